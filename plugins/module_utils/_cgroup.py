@@ -56,7 +56,7 @@ def split_name(name: str) -> list[str]:
         raise CgroupError("name is empty: give a cgroup name such as pod-foo or podlab/pod-foo")
     if name.startswith(str(CGROUP_ROOT)):
         raise CgroupError(
-            f"name {name!r} is a filesystem path; give the path below {CGROUP_ROOT} and its controller, "
+            f"name {name!r} is a filesystem path; give the cgroup's path below the hierarchy root, "
             "e.g. podlab/pod-foo (the module creates it in every hierarchy it needs)"
         )
     body = name[1:] if name.startswith("/") else name
@@ -373,7 +373,7 @@ class Backend:
             listing = ", ".join(f"{pid} ({comm})" for pid, comm in sorted(pids.items()))
             if not force:
                 raise CgroupError(
-                    f"cgroup {self.spec.name} is populated: {len(pids)} process(es) in it ({listing}); "
+                    f"it is populated: {len(pids)} process(es) in it ({listing}); "
                     "stop the containers that use it (e.g. docker rm -f), or set force: true to stop them with SIGKILL"
                 )
             actions.append(Action("kill", self.spec.relpath, listing, "force: true and the cgroup is populated"))
