@@ -37,7 +37,7 @@ $sudo_ "$root/scripts/ensure-dockerd.sh"
 # venv_for TIER PYTHON: create .venv/TIER and install requirements/ansible-TIER.txt,
 # only when the requirements changed since the last install.
 venv_for() {
-  local tier=$1 python=$2 venv=".venv/$1" req="requirements/ansible-$1.txt"
+  local python=$2 venv=".venv/$1" req="requirements/ansible-$1.txt"
   if [ ! -x "$venv/bin/python" ]; then
     echo "setup: creating $venv with $python"
     "$python" -m venv "$venv"

@@ -22,7 +22,7 @@ description:
     to whole pages), so a second run with the same options changes nothing. Limits that are
     not set are left as they are.
 author:
-  - podlab.playground contributors
+  - podlab.playground contributors (@podlab)
 requirements:
   - Linux with cgroup v1 or v2 mounted on C(/sys/fs/cgroup); root.
   - systemd as init for O(driver=systemd).

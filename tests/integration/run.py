@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run integration targets (tests/integration/targets/NAME) against real hosts.
 
 Each target is an ansible-test style directory (aliases, tasks/main.yml) and is
@@ -66,7 +65,7 @@ def run_target(target: Path, inventory: str, python: str | None, ansible_playboo
 
 
 def write_junit(path: str, suite: str, results: list[tuple[str, bool, float, str]]) -> None:
-    failures = sum(1 for _, ok, _, _ in results if not ok)
+    failures = sum(1 for result in results if not result[1])
     cases = []
     for name, ok, elapsed, output in results:
         body = "" if ok else f'<failure message="target failed">{escape(output[-20000:])}</failure>'
@@ -101,7 +100,7 @@ def main() -> int:
         results.append((target.name, ok, elapsed, output))
     if args.junit:
         write_junit(args.junit, args.suite, results)
-    return 0 if all(ok for _, ok, _, _ in results) else 1
+    return 0 if all(result[1] for result in results) else 1
 
 
 if __name__ == "__main__":

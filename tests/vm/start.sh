@@ -8,6 +8,7 @@
 #   console.log    the guest's serial console
 #   inventory.yml  the inventory (its path is also printed on stdout, last line)
 #   ssh_config     the same host for plain ssh: ssh -F .../ssh_config vm
+# Exit status 3: a VM from this run directory is already running (it is left alone).
 # Timeouts: PODLAB_VM_BOOT_TIMEOUT (SSH, default 300 s), PODLAB_VM_DOCKER_TIMEOUT (default 300 s).
 set -euo pipefail
 
@@ -41,7 +42,8 @@ our_qemu_pid() {
 }
 
 if pid=$(our_qemu_pid); then
-  die "a VM from $run is already running (QEMU pid $pid); stop it with: bash tests/vm/stop.sh (or set PODLAB_VM_RUN_DIR)"
+  log "ERROR: a VM from $run is already running (QEMU pid $pid); stop it with: bash tests/vm/stop.sh (or set PODLAB_VM_RUN_DIR)"
+  exit 3
 fi
 mkdir -p "$run"
 rm -f "$pidfile" "$inventory" "$run/ssh_config"
@@ -94,7 +96,7 @@ fail_with_console() {
   log "ERROR: $1"
   log "last lines of the serial console ($console):"
   tail -n 40 "$console" >&2 || true
-  log "the VM is left running for inspection; end it with: bash tests/vm/stop.sh"
+  log "the VM is still running (run.sh stops it; by hand: bash tests/vm/stop.sh)"
   exit 1
 }
 
@@ -124,7 +126,7 @@ all:
       ansible_port: $port
       ansible_user: root
       ansible_ssh_private_key_file: $key
-      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
+      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR
       ansible_python_interpreter: /usr/bin/python3
 EOF
 mv "$inventory.tmp" "$inventory"

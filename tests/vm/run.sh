@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The VM tier in one command: build the image (cached), boot the VM, run commands
+# against it with PODLAB_VM_INVENTORY exported, and always stop the VM.
+#
+#   bash tests/vm/run.sh                      # the default commands below
+#   bash tests/vm/run.sh 'CMD ...' ['CMD ...']  # each argument is run by bash -c from the repo root
+#
+# Every command runs even when an earlier one fails; the exit status is non-zero when any failed.
+# PODLAB_VM_PYTHON picks the Python (default: .venv/2.19/bin/python, made by scripts/setup.sh).
+# JUnit files of the default commands go to tests/output/vm/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+here=tests/vm
+python=${PODLAB_VM_PYTHON:-.venv/2.19/bin/python}
+
+if [ $# -eq 0 ]; then
+  mkdir -p tests/output/vm
+  # shellcheck disable=SC2016  # expanded by the bash -c that runs each command
+  set -- \
+    "$python"' -m pytest -p no:cacheprovider -v --junitxml tests/output/vm/vm-host.xml tests/vm/test_vm_host.py' \
+    "$python"' tests/integration/run.py --inventory "$PODLAB_VM_INVENTORY" --junit tests/output/vm/integration.xml --suite vm cgroup_parent'
+fi
+
+log() { printf 'vm-tier: %s\n' "$*" >&2; }
+t0=$SECONDS
+timings=()
+
+bash "$here/build-image.sh"
+timings+=("image build (cached when unchanged): $((SECONDS - t0)) s")
+
+stop_vm() { bash "$here/stop.sh" || true; }
+trap stop_vm EXIT
+trap 'exit 130' INT TERM
+t=$SECONDS
+set +e
+inventory=$(bash "$here/start.sh")
+rc=$?
+set -e
+if [ "$rc" -eq 3 ]; then
+  trap - EXIT  # someone else's VM: leave it alone
+  exit 3
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
+timings+=("boot to SSH and docker ready: $((SECONDS - t)) s")
+export PODLAB_VM_INVENTORY=$inventory
+log "inventory $PODLAB_VM_INVENTORY"
+
+failed=0
+for cmd in "$@"; do
+  log "running: $cmd"
+  t=$SECONDS
+  if bash -c "$cmd"; then status=PASS; else status=FAIL; failed=$((failed + 1)); fi
+  timings+=("$status $((SECONDS - t)) s: $cmd")
+done
+
+stop_vm
+trap - EXIT
+timings+=("total: $((SECONDS - t0)) s")
+log "summary:"
+for line in "${timings[@]}"; do log "  $line"; done
+if [ "$failed" -gt 0 ]; then
+  log "$failed of $# command(s) failed"
+  exit 1
+fi
+log "all $# command(s) passed"
