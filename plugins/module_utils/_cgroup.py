@@ -10,13 +10,14 @@ This file never imports anything else of the collection's but _units.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ansible_collections.podlab.playground.plugins.module_utils._units import (
     UNLIMITED,
@@ -141,7 +142,7 @@ class CgroupSpec:
         if swap is not None:
             if memory is None or memory == UNLIMITED:
                 raise CgroupError("memory_swap needs a memory limit too: it is the total of memory and swap, as in docker run")
-            if swap != UNLIMITED and swap < memory:
+            if isinstance(swap, int) and isinstance(memory, int) and swap < memory:
                 raise CgroupError(
                     f"memory_swap ({human_size(swap)}) is memory plus swap and cannot be below memory ({human_size(memory)})"
                 )
@@ -152,6 +153,29 @@ class CgroupSpec:
     @property
     def relpath(self) -> str:
         return "/".join(self.segments)
+
+    @property
+    def swap_only(self) -> int | str | None:
+        """Swap alone (v2's memory.swap.max, systemd's MemorySwapMax=): memory_swap minus memory."""
+        if self.memory_swap is None or self.memory_swap == UNLIMITED:
+            return self.memory_swap
+        return _as_int(self.memory_swap) - _as_int(self.memory)
+
+    @property
+    def cpu_weight_v2(self) -> int | None:
+        """The CPU weight in cgroup v2 units, whichever unit the user gave."""
+        return self.cpu_weight if self.cpu_weight is not None else (shares_to_weight(self.cpu_shares) if self.cpu_shares else None)
+
+    @property
+    def cpu_shares_v1(self) -> int | None:
+        """The CPU weight in cgroup v1 units, whichever unit the user gave."""
+        return self.cpu_shares if self.cpu_shares is not None else (weight_to_shares(self.cpu_weight) if self.cpu_weight else None)
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, (int, str)):
+        return int(value)
+    raise CgroupError(f"expected a whole number, got {value!r}")
 
 
 def _round_page(value: int | str, page_size: int) -> int | str:
@@ -249,7 +273,7 @@ def _read(path: Path) -> str | None:
 def _norm_bytes(text: str | None, version: int) -> int | str | None:
     if text is None:
         return None
-    if text == "max" or text == "-1":
+    if text in ("max", "-1"):
         return UNLIMITED
     value = int(text)
     return UNLIMITED if version == 1 and value >= V1_UNLIMITED_FLOOR else value
@@ -261,8 +285,11 @@ def _norm_count(text: str | None) -> int | str | None:
     return UNLIMITED if text in ("max", "-1") else int(text)
 
 
-def _cpu_quota(cpus: float | str) -> str:
-    return UNLIMITED if cpus == UNLIMITED else str(max(1000, round(float(cpus) * CFS_PERIOD_US)))
+def _cpu_quota(cpus: float | str | None) -> str:
+    """CFS quota in microseconds per CFS_PERIOD_US for a number of CPUs (the kernel's floor is 1 ms)."""
+    if cpus is None or cpus == UNLIMITED:
+        return UNLIMITED
+    return str(max(1000, round(float(cpus) * CFS_PERIOD_US)))
 
 
 def _cpus_from_quota(quota: str | None, period: str | None) -> float | str | None:
@@ -301,6 +328,13 @@ class Backend:
         return {c: self.layout.v1[c] / rel for c in MANAGED_CONTROLLERS if c in self.layout.v1}
 
     def kernel_relpath(self) -> str:
+        raise NotImplementedError
+
+    def docker_parent(self) -> str:
+        """The value for docker run --cgroup-parent with this backend's driver."""
+        raise NotImplementedError
+
+    def plan_present(self, unit_active: bool = False) -> list[Action]:
         raise NotImplementedError
 
     def all_dirs(self) -> list[Path]:
@@ -355,10 +389,11 @@ class Backend:
             "cpu_shares": spec.cpu_shares,
             "pids_max": spec.pids_max,
         }
-        if self.layout.version == 1 and spec.cpu_weight is not None:
-            wanted["cpu_weight"], wanted["cpu_shares"] = None, weight_to_shares(spec.cpu_weight)
-        if self.layout.version == 2 and spec.cpu_shares is not None:
-            wanted["cpu_shares"], wanted["cpu_weight"] = None, shares_to_weight(spec.cpu_shares)
+        # Compare the weight in the kernel's own unit: the conversion is lossy one way.
+        if self.layout.version == 1:
+            wanted["cpu_weight"], wanted["cpu_shares"] = None, spec.cpu_shares_v1
+        else:
+            wanted["cpu_shares"], wanted["cpu_weight"] = None, spec.cpu_weight_v2
         if isinstance(spec.cpus, float):
             wanted["cpus"] = round(int(_cpu_quota(spec.cpus)) / CFS_PERIOD_US, 4)
         return [(k, current.get(k), w) for k, w in wanted.items() if w is not None and current.get(k) != w]
@@ -394,7 +429,7 @@ class CgroupfsBackend(Backend):
     def docker_parent(self) -> str:
         return "/" + self.spec.relpath
 
-    def plan_present(self) -> list[Action]:
+    def plan_present(self, unit_active: bool = False) -> list[Action]:
         actions: list[Action] = []
         if self.layout.version == 2:
             actions += self._plan_v2_tree()
@@ -455,10 +490,9 @@ class CgroupfsBackend(Backend):
             if option == "memory":
                 return [Action("write", str(p / "memory.max"), str(wanted), reason)]
             if option == "memory_swap":
-                swap = UNLIMITED if wanted == UNLIMITED else str(int(wanted) - int(self.spec.memory))  # type: ignore[arg-type]
-                return [Action("write", str(p / "memory.swap.max"), swap, reason)]
+                return [Action("write", str(p / "memory.swap.max"), str(self.spec.swap_only), reason)]
             if option == "cpus":
-                return [Action("write", str(p / "cpu.max"), f"{_cpu_quota(self.spec.cpus)} {CFS_PERIOD_US}", reason)]  # type: ignore[arg-type]
+                return [Action("write", str(p / "cpu.max"), f"{_cpu_quota(self.spec.cpus)} {CFS_PERIOD_US}", reason)]
             if option == "cpu_weight":
                 return [Action("write", str(p / "cpu.weight"), str(wanted), reason)]
             if option == "pids_max":
@@ -478,7 +512,7 @@ class CgroupfsBackend(Backend):
             cpu = paths["cpu"]
             return [
                 Action("write", str(cpu / "cpu.cfs_period_us"), str(CFS_PERIOD_US), "CFS period for the quota"),
-                Action("write", str(cpu / "cpu.cfs_quota_us"), _v1(_cpu_quota(self.spec.cpus)), reason),  # type: ignore[arg-type]
+                Action("write", str(cpu / "cpu.cfs_quota_us"), _v1(_cpu_quota(self.spec.cpus)), reason),
             ]
         if option == "cpu_shares":
             return [Action("write", str(paths["cpu"] / "cpu.shares"), str(wanted), reason)]
@@ -504,7 +538,7 @@ def _order_memory_writes(actions: list[Action], current: dict[str, object], spec
     if not mem or not memsw:
         return actions
     old_memsw = current.get("memory_swap")
-    grows_past = old_memsw is not None and old_memsw != UNLIMITED and (spec.memory == UNLIMITED or int(spec.memory) > int(old_memsw))  # type: ignore[arg-type]
+    grows_past = old_memsw is not None and old_memsw != UNLIMITED and (spec.memory == UNLIMITED or _as_int(spec.memory) > _as_int(old_memsw))
     rest = [a for a in actions if a not in mem and a not in memsw]
     return rest + (memsw + mem if grows_past else mem + memsw)
 
@@ -536,16 +570,15 @@ class SystemdBackend(Backend):
         if s.memory_swap is not None:
             if not v2:
                 raise CgroupError("memory_swap with the systemd driver needs cgroup v2 (systemd has no swap property on v1)")
-            swap = UNLIMITED if s.memory_swap == UNLIMITED else int(s.memory_swap) - int(s.memory)  # type: ignore[arg-type]
-            props.append(f"MemorySwapMax={_sd(swap)}")
+            props.append(f"MemorySwapMax={_sd(s.swap_only)}")
         if s.cpus is not None:
             props.append("CPUQuota=" + ("" if s.cpus == UNLIMITED else f"{int(_cpu_quota(s.cpus)) / CFS_PERIOD_US * 100:g}%"))
             props.append(f"CPUQuotaPeriodSec={CFS_PERIOD_US // 1000}ms")
         if s.cpu_weight is not None or s.cpu_shares is not None:
             if v2:
-                props.append(f"CPUWeight={s.cpu_weight if s.cpu_weight is not None else shares_to_weight(int(s.cpu_shares))}")  # type: ignore[arg-type]
+                props.append(f"CPUWeight={s.cpu_weight_v2}")
             else:
-                props.append(f"CPUShares={s.cpu_shares if s.cpu_shares is not None else weight_to_shares(int(s.cpu_weight))}")  # type: ignore[arg-type]
+                props.append(f"CPUShares={s.cpu_shares_v1}")
         if s.pids_max is not None:
             props.append(f"TasksMax={_sd(s.pids_max)}")
         body = "\n".join(props)
@@ -558,7 +591,7 @@ class SystemdBackend(Backend):
             f"{body}\n"
         )
 
-    def plan_present(self, unit_active: bool) -> list[Action]:
+    def plan_present(self, unit_active: bool = False) -> list[Action]:
         actions: list[Action] = []
         text = self.unit_text()
         current_text = _read(self.unit_path)
@@ -650,10 +683,8 @@ class Applier:
             for pid, comm in pids.items():
                 if all(s["pid"] != pid for s in self.stopped):
                     self.stopped.append({"pid": pid, "comm": comm})
-                try:
+                with contextlib.suppress(ProcessLookupError):  # it exited by itself meanwhile
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             if time.monotonic() > deadline:
                 raise CgroupError(f"processes {sorted(pids)} in {backend.spec.name} did not exit within 10 s of SIGKILL")
             time.sleep(0.1)

@@ -99,12 +99,12 @@ class CgroupParentManager:
             return backend.plan_present(active)
         if self.params["state"] == "absent":
             return backend.plan_absent(force)
-        return backend.plan_present()  # type: ignore[attr-defined]
+        return backend.plan_present()
 
     # -- reporting ---------------------------------------------------------
 
     def describe(self, backend: Backend, docker_driver: str | None, exists: bool, limits: dict[str, Any]) -> dict[str, Any]:
-        parent = backend.docker_parent()  # type: ignore[attr-defined]
+        parent = backend.docker_parent()
         return {
             "name": backend.spec.name,
             "state": "present" if exists else "absent",
@@ -120,7 +120,7 @@ class CgroupParentManager:
     def predicted_limits(self, backend: Backend, before: dict[str, Any]) -> dict[str, Any]:
         if self.params["state"] == "absent":
             return {}
-        after = dict(before) if before else {k: None for k in LIMIT_OPTIONS}
+        after: dict[str, Any] = dict(before) if before else dict.fromkeys(LIMIT_OPTIONS)
         for option, _now, wanted in backend.limit_diff(before):
             after[option] = wanted
         return after
