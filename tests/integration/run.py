@@ -40,7 +40,8 @@ def discover(names: list[str], skip_alias: list[str]) -> list[Path]:
     return [
         t
         for t in sorted(TARGETS.iterdir())
-        if (t / "tasks" / "main.yml").exists() and not aliases(t) & {"disabled", *skip_alias}
+        # setup_* targets are dependencies of others (ansible-test's convention), not tests
+        if (t / "tasks" / "main.yml").exists() and not t.name.startswith("setup_") and not aliases(t) & {"disabled", *skip_alias}
     ]
 
 
