@@ -221,7 +221,7 @@ def test_absent_refuses_a_populated_cgroup_without_force(tmp_path):
     leaf = tmp_path / "memory/podlab/pod-foo/ctr1"
     leaf.mkdir(parents=True)
     (leaf / "cgroup.procs").write_text("999999999\n")
-    with pytest.raises(CgroupError, match="populated.*999999999.*force: true"):
+    with pytest.raises(CgroupError, match=r"populated.*999999999.*force: true"):
         CgroupfsBackend(spec(), layout).plan_absent(force=False)
     actions = CgroupfsBackend(spec(), layout).plan_absent(force=True)
     assert actions[0].op == "kill"
