@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,18 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "docker_host": {"type": "str"},
 }
 LIMIT_OPTIONS = ("memory", "memory_swap", "cpus", "cpu_weight", "cpu_shares", "pids_max")
+
+
+@dataclass
+class CgroupPlan:
+    """What prepare() saw and decided, for execute() and report()."""
+
+    backend: Backend
+    docker_driver: str | None
+    actions: list[Action]
+    before_exists: bool
+    before: dict[str, Any]
+    applied: bool = False
 
 
 class CgroupParentManager:
@@ -127,27 +140,43 @@ class CgroupParentManager:
 
     # -- the run -----------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def prepare(self) -> CgroupPlan:
+        """Read the cgroup once and decide; changes nothing."""
         backend, docker_driver = self.backend()
-        before_exists = backend.exists()
-        before = backend.read_limits() if before_exists else {}
-        actions = self.plan(backend)
+        exists = backend.exists()
+        before = backend.read_limits() if exists else {}
+        return CgroupPlan(backend, docker_driver, self.plan(backend), exists, before)
+
+    def execute(self, plan: CgroupPlan) -> list[dict[str, object]]:
+        """Carry out a prepared plan; returns the processes force stopped."""
         applier = Applier(self.module.run_command, self.write_file, self.systemctl)
-        if actions and not self.module.check_mode:
-            applier.apply(actions, backend)
-            after_exists = backend.exists()
-            after = backend.read_limits() if after_exists else {}
+        applier.apply(plan.actions, plan.backend)
+        plan.applied = True
+        return applier.stopped
+
+    def report(self, plan: CgroupPlan) -> dict[str, Any]:
+        """The cgroup after the run: read back from the kernel, or predicted when nothing was applied."""
+        backend = plan.backend
+        if plan.applied:
+            exists = backend.exists()
+            limits = backend.read_limits() if exists else {}
         else:
-            after_exists = self.params["state"] == "present"
-            after = self.predicted_limits(backend, before) if actions else before
+            exists = plan.before_exists if not plan.actions else self.params["state"] == "present"
+            limits = self.predicted_limits(backend, plan.before) if plan.actions else plan.before
+        return self.describe(backend, plan.docker_driver, exists, limits)
+
+    def run(self) -> dict[str, Any]:
+        plan = self.prepare()
+        stopped = self.execute(plan) if plan.actions and not self.module.check_mode else []
+        cgroup = self.report(plan)
         result: dict[str, Any] = {
-            "changed": bool(actions),
-            "actions": [a.describe() for a in actions],
-            "cgroup": self.describe(backend, docker_driver, after_exists, after),
-            "stopped": applier.stopped,
+            "changed": bool(plan.actions),
+            "actions": [a.describe() for a in plan.actions],
+            "cgroup": cgroup,
+            "stopped": stopped,
             "diff": {
-                "before": {"state": "present" if before_exists else "absent", "limits": before},
-                "after": {"state": "present" if after_exists else "absent", "limits": after},
+                "before": {"state": "present" if plan.before_exists else "absent", "limits": plan.before},
+                "after": {"state": cgroup["state"], "limits": cgroup["limits"]},
             },
         }
         if self.warnings:
