@@ -145,7 +145,7 @@ def main() -> int:
         junit = OUT / f"units-{tier}.xml"
         suite.run(f"units-{tier}", [bin_(tier, "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", "tests/unit"], junit=junit)
 
-    suite.run("ruff", [bin_("2.19", "ruff"), "check", "plugins", "tests", "bench"])
+    suite.run("ruff", [bin_("2.19", "ruff"), "check", "plugins", "tests", "bench", "molecule"])
     suite.run("mypy", [bin_("2.19", "mypy"), "--config-file", "tests/mypy.ini", "-p", "ansible_collections.podlab.playground.plugins.module_utils"],
               env={"MYPYPATH": str(ROOT / ".collections")})
     suite.run("yamllint", [bin_("2.19", "yamllint"), "--strict", "."])

@@ -8,12 +8,14 @@ are handled here and nowhere else.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
+from typing import Any
 
 try:
     import docker
-    from docker.errors import DockerException
+    from docker.errors import APIError, DockerException, NotFound
 
     HAS_DOCKER_SDK = True
     DOCKER_SDK_IMPORT_ERROR = None
@@ -25,6 +27,12 @@ except ImportError:
 
     class DockerException(Exception):  # type: ignore[no-redef]
         """Stands in when the SDK is missing, so except clauses stay valid."""
+
+    class APIError(DockerException):  # type: ignore[no-redef]
+        """Stands in when the SDK is missing."""
+
+    class NotFound(APIError):  # type: ignore[no-redef]
+        """Stands in when the SDK is missing."""
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -55,6 +63,80 @@ class DockerClient:
             return self.api.info()
         except DockerException as exc:
             raise DockerUnavailable(f"Docker daemon at {self.base_url} did not answer: {exc}") from None
+
+    # -- containers ----------------------------------------------------------
+
+    def containers_by_label(self, label: str) -> list[dict]:
+        """Every container (running or not) carrying label=value, inspected; one list call."""
+        summaries = self.api.containers(all=True, filters={"label": label})
+        return [c for c in (self.inspect(s["Id"]) for s in summaries) if c is not None]
+
+    def inspect(self, container: str) -> dict | None:
+        try:
+            return self.api.inspect_container(container)
+        except NotFound:
+            return None
+
+    def create(self, name: str, image: str, labels: dict[str, str], host_config: dict[str, Any], **config: Any) -> str:
+        created = self.api.create_container(image=image, name=name, labels=labels, host_config=host_config, **config)
+        return created["Id"]
+
+    def host_config(self, **kwargs: Any) -> dict[str, Any]:
+        return self.api.create_host_config(**kwargs)
+
+    def start(self, container: str) -> None:
+        self.api.start(container)
+
+    def stop(self, container: str, timeout: int) -> None:
+        self.api.stop(container, timeout=timeout)
+
+    def remove(self, container: str) -> None:
+        with contextlib.suppress(NotFound):
+            self.api.remove_container(container, force=True, v=False)
+
+    def wait(self, container: str, timeout: int) -> int:
+        """Wait for the container to exit; its exit code."""
+        result = self.api.wait(container, timeout=timeout)
+        # SDK 3+ returns {"StatusCode": n}; older ones returned the int.
+        return result["StatusCode"] if isinstance(result, dict) else int(result)
+
+    def logs_tail(self, container: str, lines: int = 20) -> str:
+        return self.api.logs(container, stdout=True, stderr=True, tail=lines).decode("utf-8", "replace")
+
+    def update_limits(self, container: str, update: dict[str, Any]) -> None:
+        """POST /containers/{id}/update with the API's own field names (NanoCpus and
+        PidsLimit are not exposed by update_container() in every SDK version)."""
+        url = self.api._url("/containers/{0}/update", container)
+        self.api._raise_for_status(self.api._post_json(url, data=update))
+
+    # -- images --------------------------------------------------------------
+
+    def image_id(self, image: str) -> str | None:
+        try:
+            return self.api.inspect_image(image)["Id"]
+        except NotFound:
+            return None
+
+    def pull(self, image: str) -> str | None:
+        # The tag follows the last ':' after the last '/' (a registry host may have a port).
+        if ":" in image.rsplit("/", 1)[-1]:
+            repository, tag = image.rsplit(":", 1)
+        else:
+            repository, tag = image, "latest"
+        self.api.pull(repository, tag=tag)
+        return self.image_id(image)
+
+    # -- volumes -------------------------------------------------------------
+
+    def volumes_by_label(self, label: str) -> list[dict]:
+        return self.api.volumes(filters={"label": label}).get("Volumes") or []
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        self.api.create_volume(name=name, labels=labels)
+
+    def remove_volume(self, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            self.api.remove_volume(name)
 
 
 def daemon_cgroup_driver(base_url: str, timeout: int = 10) -> tuple[str | None, str]:

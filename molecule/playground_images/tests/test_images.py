@@ -53,8 +53,8 @@ def proc_stats(text: str) -> list[tuple[str, str, str, str]]:
     """(pid, comm, state, ppid) of each /proc/PID/stat line."""
     rows = []
     for line in text.strip().splitlines():
-        pid, _, rest = line.partition(" (")
-        comm, _, fields = rest.rpartition(") ")
+        pid, _sep, rest = line.partition(" (")
+        comm, _sep, fields = rest.rpartition(") ")
         state, ppid = fields.split()[:2]
         rows.append((pid, comm, state, ppid))
     return rows
@@ -95,7 +95,7 @@ def test_image_carries_content_hash_label(host: Any, images: dict[str, str], has
 
 
 def test_pause_runs_tini_as_pid1_over_sleep(host: Any, images: dict[str, str], start: Callable[..., tuple[str, int]]) -> None:
-    _, pid = start(images["pause"])
+    _name, pid = start(images["pause"])
     assert host.file(f"/proc/{pid}/comm").content_string.strip() == "tini"
     nspid = host.check_output("grep ^NSpid: /proc/%s/status", str(pid)).split()
     assert nspid[-1] == "1", f"tini is not PID 1 in its namespace: {nspid}"
@@ -107,7 +107,7 @@ def test_pause_runs_tini_as_pid1_over_sleep(host: Any, images: dict[str, str], s
 
 
 def test_pause_stops_cleanly_on_sigterm(host: Any, images: dict[str, str], start: Callable[..., tuple[str, int]]) -> None:
-    name, _ = start(images["pause"])
+    name, _pid = start(images["pause"])
     began = time.monotonic()
     docker_ok(host, "stop", "--time", "10", name)
     elapsed = time.monotonic() - began
@@ -117,14 +117,14 @@ def test_pause_stops_cleanly_on_sigterm(host: Any, images: dict[str, str], start
 
 
 def test_pause_reaps_orphans_of_containers_sharing_its_pid_namespace(host: Any, images: dict[str, str], start: Callable[..., tuple[str, int]]) -> None:
-    pause, _ = start(images["pause"])
+    pause, _pid = start(images["pause"])
     # The subshell exits at once: its "sleep 1" is orphaned, re-parented to the
     # namespace's PID 1 (tini), and must be reaped there when it exits.
     script = "(sleep 1 &); cat /proc/[0-9]*/stat; echo ---; sleep 3; cat /proc/[0-9]*/stat; true"
     out = docker_ok(host, "run", "--rm", "--pid", f"container:{pause}", images["busybox"], "sh", "-c", script)
     before, after = (proc_stats(part) for part in out.split("---"))
-    assert ("1", "tini") in [(pid, comm) for pid, comm, _, _ in before]
-    assert any(comm == "sleep" and ppid == "1" for _, comm, _, ppid in before), before
+    assert ("1", "tini") in [(pid, comm) for pid, comm, _state, _ppid in before]
+    assert any(comm == "sleep" and ppid == "1" for _pid, comm, _state, ppid in before), before
     zombies = [row for row in after if row[2] == "Z"]
     assert not zombies, f"tini left zombies: {zombies}"
 
@@ -161,7 +161,7 @@ def test_busybox_shm_segment_is_visible_through_a_shared_ipc_namespace(host: Any
     keys = wait_for(lambda: segments("--ipc", f"container:{owner}"))
     assert len(keys) == 1, keys
     assert not keys & segments(), "a container with its own IPC namespace sees the segment"
-    _, peer_pid = start("--ipc", f"container:{owner}", images["busybox"], "sleep", "300")
+    _peer, peer_pid = start("--ipc", f"container:{owner}", images["busybox"], "sleep", "300")
     assert ns_link(host, peer_pid, "ipc") == ns_link(host, owner_pid, "ipc")
 
 

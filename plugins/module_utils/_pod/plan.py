@@ -1,0 +1,256 @@
+# Copyright: podlab.playground contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private to podlab.playground: what must change to turn the observed pod into the wanted one. Not a public API.
+
+The plan is data: a list of PodActions, each with its reason, made before
+anything is done. Check mode returns it; a real run executes exactly it.
+Smallest blast radius: a changed member is recreated alone; members are
+recreated only when the sandbox they joined is new, or the kernel shows them
+in namespaces that are no longer the sandbox's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, running, stale_namespaces
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
+    LABEL_HASH,
+    MEMBER_OPTIONS,
+    MemberSpec,
+    PodSpec,
+)
+
+# Groups: actions of one group run concurrently; groups run in this order.
+G_REMOVE, G_MEMBERS, G_STOP = "remove", "members", "stop"
+
+
+@dataclass
+class PodAction:
+    kind: str
+    target: str
+    reason: str = ""
+    group: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        text = {
+            "pull": "pull image {t}",
+            "cgroup": "cgroup parent: {r}",
+            "cgroup_remove": "remove cgroup parent {t} from every hierarchy",
+            "volume_create": "create volume {t}",
+            "volume_remove": "remove volume {t}",
+            "remove": "remove container {t}",
+            "sandbox_create": "create sandbox {t}",
+            "sandbox_start": "start sandbox {t}",
+            "sandbox_restart": "restart sandbox {t}",
+            "sandbox_stop": "stop sandbox {t}",
+            "init_run": "run init container {t} to completion",
+            "member_create": "create container {t}",
+            "member_start": "start container {t}",
+            "member_update": "update container {t} in place",
+            "member_stop": "stop container {t}",
+        }[self.kind].format(t=self.target, r=self.reason)
+        return text if self.kind == "cgroup" or not self.reason else f"{text} ({self.reason})"
+
+
+def _image_changed(container: dict[str, Any], image: str, observed: ObservedPod) -> str | None:
+    wanted = observed.image_ids.get(image)
+    if wanted and container.get("Image") != wanted:
+        return f"image {image} is now {wanted[7:19]}"
+    return None
+
+
+@dataclass(frozen=True)
+class MemberContext:
+    """What a member is judged against: the pod, what is observed, its wanted hash and the sandbox it must have joined."""
+
+    spec: PodSpec
+    observed: ObservedPod
+    context_hash: str
+    sandbox_id: str | None
+
+
+def _member_reasons(member: MemberSpec, container: dict[str, Any], ctx: MemberContext) -> list[str]:
+    """Why this existing member needs a new container (empty: it does not)."""
+    spec, observed, context_hash, sandbox_id = ctx.spec, ctx.observed, ctx.context_hash, ctx.sandbox_id
+    reasons = []
+    labels = container["Config"].get("Labels") or {}
+    if labels.get(LABEL_HASH) != context_hash:
+        reasons.append("its spec changed")
+    changed_image = _image_changed(container, member.image, observed)
+    if changed_image:
+        reasons.append(changed_image)
+    if sandbox_id and container["HostConfig"].get("NetworkMode") != f"container:{sandbox_id}":
+        reasons.append("it joined another sandbox")
+    shared = ("net",) + (() if spec.host_ipc else ("ipc",)) + (("pid",) if spec.share_pid else ())
+    stale = stale_namespaces(container, observed.sandbox, shared)
+    if stale:
+        reasons.append(f"the kernel shows it in {'/'.join(stale)} namespaces that are no longer the sandbox's (the sandbox restarted)")
+    for option in MEMBER_OPTIONS:
+        wanted = member.options.get(option.name)
+        if wanted is None or option.in_place:
+            continue
+        seen = option.read_back(container)
+        if not option.satisfied(wanted, seen):
+            reasons.append(f"the daemon shows {option.name}={seen!r}, wanted {wanted!r}")
+    return reasons
+
+
+def in_place_updates(member: MemberSpec, container: dict[str, Any]) -> dict[str, Any]:
+    """In-place options whose value the daemon does not show: option -> wanted."""
+    updates = {}
+    for option in MEMBER_OPTIONS:
+        wanted = member.options.get(option.name)
+        if wanted is not None and option.in_place and not option.satisfied(wanted, option.read_back(container)):
+            updates[option.name] = wanted
+    return updates
+
+
+def plan_pod(spec: PodSpec, observed: ObservedPod, cgroup_parent: str | None, cgroup_actions: list[str],
+             cgroup_exists: bool) -> list[PodAction]:
+    if spec.state == "absent":
+        return _plan_absent(spec, observed, cgroup_exists)
+    return _Planner(spec, observed, cgroup_parent).plan([PodAction("cgroup", spec.cgroup_name or "", t) for t in cgroup_actions])
+
+
+class _Planner:
+    """One plan for started/stopped/restarted; each part of the pod has its method."""
+
+    def __init__(self, spec: PodSpec, observed: ObservedPod, cgroup_parent: str | None) -> None:
+        self.spec = spec
+        self.observed = observed
+        self.cgroup_parent = cgroup_parent
+        self.start = spec.state in ("started", "restarted")
+        context = spec.member_context(cgroup_parent)
+        self.context_hash = {m.name: m.hash(context) for m in spec.members + spec.inits}
+        self.removals: list[PodAction] = []
+        # Why members must be recreated because of the sandbox ("" when they need not).
+        self.sandbox_new = ""
+        self.restarting = False
+
+    def plan(self, cgroup: list[PodAction]) -> list[PodAction]:
+        spec, observed = self.spec, self.observed
+        wanted_volumes = {spec.volume_name(v) for v in spec.volumes}
+        volumes = [PodAction("volume_create", v, "missing") for v in sorted(wanted_volumes - observed.volumes)]
+        self.plan_leftovers()
+        sandbox = self.plan_sandbox()
+        members, restart_members = self.plan_members()
+        self.restarting = spec.state == "restarted" and not self.sandbox_new
+        stops_before_sandbox: list[PodAction] = []
+        if self.restarting:
+            # Members stopped before and started after the sandbox join its new namespaces, no new containers needed.
+            sandbox.append(PodAction("sandbox_restart", spec.sandbox_name, "state: restarted"))
+            stops_before_sandbox = [
+                PodAction("member_stop", f"{spec.name}_{name}", "so that it joins the restarted sandbox", G_STOP, {"member": name})
+                for name in restart_members if running(observed.members.get(name))
+            ]
+            members += [PodAction("member_start", f"{spec.name}_{name}", "state: restarted", G_MEMBERS, {"member": name})
+                        for name in restart_members]
+        stops = self.plan_stops(sandbox, members)
+        orphans = [PodAction("volume_remove", v, "no longer a pod volume") for v in sorted(observed.volumes - wanted_volumes)]
+        return cgroup + volumes + self.removals + stops_before_sandbox + sandbox + self.plan_inits() + members + stops + orphans
+
+    def plan_leftovers(self) -> None:
+        """Containers that are ours by label but not in the spec go first."""
+        observed, members, inits = self.observed, {m.name for m in self.spec.members}, {m.name for m in self.spec.inits}
+        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "not in the pod's spec", G_REMOVE) for c in observed.strays]
+        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "no longer a member", G_REMOVE)
+                          for name, c in sorted(observed.members.items()) if name not in members]
+        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "no longer an init container", G_REMOVE)
+                          for name, c in sorted(observed.inits.items()) if name not in inits]
+
+    def plan_sandbox(self) -> list[PodAction]:
+        spec, sandbox = self.spec, self.observed.sandbox
+        if sandbox is None:
+            self.sandbox_new = "the sandbox is new"
+            return [PodAction("sandbox_create", spec.sandbox_name, "missing", data={"start": self.start})]
+        reasons = []
+        if (sandbox["Config"].get("Labels") or {}).get(LABEL_HASH) != spec.sandbox_hash(self.cgroup_parent):
+            reasons.append("its spec changed")
+        changed_image = _image_changed(sandbox, spec.sandbox_image, self.observed)
+        if changed_image:
+            reasons.append(changed_image)
+        ipc = sandbox["HostConfig"].get("IpcMode")
+        if ipc != ("host" if spec.host_ipc else "shareable"):
+            reasons.append(f"the daemon shows IpcMode={ipc!r}")
+        if reasons:
+            self.sandbox_new = "the sandbox was replaced"
+            self.removals.append(PodAction("remove", spec.sandbox_name, "; ".join(reasons), G_REMOVE))
+            return [PodAction("sandbox_create", spec.sandbox_name, "; ".join(reasons), data={"start": self.start})]
+        if self.start and not running(sandbox):
+            self.sandbox_new = "the sandbox was started anew (new namespaces)"
+            return [PodAction("sandbox_start", spec.sandbox_name, "it is stopped")]
+        return []
+
+    def plan_members(self) -> tuple[list[PodAction], list[str]]:
+        """Recreate, update in place, or start each member; and the members a restart stops and starts."""
+        spec, observed = self.spec, self.observed
+        sandbox_id = None if self.sandbox_new or observed.sandbox is None else observed.sandbox["Id"]
+        actions: list[PodAction] = []
+        restart_members: list[str] = []
+        for member in spec.members:
+            container = observed.members.get(member.name)
+            reasons = [self.sandbox_new] if self.sandbox_new else []
+            if container is not None:
+                reasons += _member_reasons(member, container, MemberContext(spec, observed, self.context_hash[member.name], sandbox_id))
+            if container is None or reasons:
+                why = "; ".join(reasons) if container is not None else "missing"
+                if container is not None:
+                    self.removals.append(PodAction("remove", member.container_name, why, G_REMOVE))
+                actions.append(PodAction("member_create", member.container_name, why, G_MEMBERS, {"member": member.name, "start": self.start}))
+                continue
+            updates = in_place_updates(member, container)
+            if updates:
+                actions.append(PodAction("member_update", member.container_name, ", ".join(f"{k}={v}" for k, v in updates.items()),
+                                         G_MEMBERS, {"member": member.name, "updates": updates}))
+            if spec.state == "restarted":
+                restart_members.append(member.name)
+            elif self.start and not running(container):
+                actions.append(PodAction("member_start", member.container_name, "it is stopped", G_MEMBERS, {"member": member.name}))
+        return actions, restart_members
+
+    def plan_inits(self) -> list[PodAction]:
+        """Init containers run, in order, when the sandbox is new or one of them is not a finished success of its spec."""
+        spec, observed = self.spec, self.observed
+        if not self.start or not spec.inits:
+            return []
+
+        def settled(init: MemberSpec) -> bool:
+            container = observed.inits.get(init.name)
+            return (
+                container is not None
+                and container["State"].get("Status") == "exited"
+                and container["State"].get("ExitCode") == 0
+                and (container["Config"].get("Labels") or {}).get(LABEL_HASH) == self.context_hash[init.name]
+                and not _image_changed(container, init.image, observed)
+            )
+
+        if not (self.sandbox_new or self.restarting or not all(settled(i) for i in spec.inits)):
+            return []
+        why = self.sandbox_new or ("state: restarted" if self.restarting else "an init container changed or did not succeed")
+        return [PodAction("init_run", i.container_name, why, data={"member": i.name}) for i in spec.inits]
+
+    def plan_stops(self, sandbox: list[PodAction], members: list[PodAction]) -> list[PodAction]:
+        """state: stopped stops the running members, then the sandbox."""
+        spec, observed = self.spec, self.observed
+        if spec.state != "stopped":
+            return []
+        made = {a.target for a in members if a.kind == "member_create"}
+        stops = [PodAction("member_stop", m.container_name, "state: stopped", G_STOP, {"member": m.name})
+                 for m in spec.members if running(observed.members.get(m.name)) and m.container_name not in made]
+        if running(observed.sandbox) and not any(a.kind == "sandbox_create" for a in sandbox):
+            stops.append(PodAction("sandbox_stop", spec.sandbox_name, "state: stopped"))
+        return stops
+
+
+def _plan_absent(spec: PodSpec, observed: ObservedPod, cgroup_exists: bool) -> list[PodAction]:
+    members = [*observed.members.values(), *observed.inits.values(), *observed.strays]
+    actions = [PodAction("remove", c["Name"].lstrip("/"), "state: absent", G_REMOVE) for c in members]
+    if observed.sandbox:
+        actions.append(PodAction("remove", spec.sandbox_name, "state: absent"))
+    actions += [PodAction("volume_remove", v, "state: absent") for v in sorted(observed.volumes)]
+    if cgroup_exists and spec.cgroup.get("create", True) and spec.cgroup_name:
+        actions.append(PodAction("cgroup_remove", spec.cgroup_name, "state: absent"))
+    return actions

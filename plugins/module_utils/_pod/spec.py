@@ -1,0 +1,337 @@
+# Copyright: podlab.playground contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private to podlab.playground: the pod as asked for, validated, normalised and hashed. Not a public API.
+
+Every member option is declared once in MEMBER_OPTIONS: its argument spec, how
+the value is normalised, where Docker's inspect output shows it, and whether a
+change can be applied in place (docker update) or needs a new container.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED, human_size, parse_cpus, parse_size
+
+LABEL_POD = "podlab.pod"
+LABEL_ROLE = "podlab.role"
+LABEL_MEMBER = "podlab.member"
+LABEL_HASH = "podlab.spec-hash"
+DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_PORT = re.compile(r"^(?:(?P<ip>[0-9.]+|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$")
+
+
+class PodSpecError(Exception):
+    """The request cannot be carried out as written; the message says what to change."""
+
+
+def _command(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    # A string is split like a Dockerfile's shell-less CMD, never given to a shell.
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def _memory(value: Any) -> int | None:
+    if value is None:
+        return None
+    size = parse_size(value, "memory")
+    return 0 if size == UNLIMITED else int(size)
+
+
+def _nano_cpus(value: Any) -> int | None:
+    if value is None:
+        return None
+    cpus = parse_cpus(value)
+    return 0 if cpus == UNLIMITED else round(float(cpus) * 1e9)
+
+
+def _pids(value: Any) -> int | None:
+    if value is None:
+        return None
+    return -1 if str(value) in ("max", "-1", "unlimited") else int(value)
+
+
+def _env(value: Any) -> dict[str, str] | None:
+    return None if value is None else {str(k): str(v) for k, v in value.items()}
+
+
+def _env_in(inspected: dict) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in (inspected["Config"].get("Env") or []) if "=" in e)
+
+
+def _restart(value: Any) -> str | None:
+    return value
+
+
+@dataclass(frozen=True)
+class MemberOption:
+    """One member option, declared once."""
+
+    name: str
+    argspec: dict[str, Any]
+    normalise: Callable[[Any], Any]
+    # Read the same value back from `docker inspect`; compared only when the user set it.
+    read_back: Callable[[dict], Any]
+    # Compare: does what the daemon shows satisfy the wanted value?
+    satisfied: Callable[[Any, Any], bool] = lambda wanted, seen: wanted == seen
+    in_place: bool = False  # docker update can change it without a new container
+
+
+MEMBER_OPTIONS: tuple[MemberOption, ...] = (
+    MemberOption("command", {"type": "raw"}, _command, lambda i: i["Config"].get("Cmd")),
+    MemberOption("entrypoint", {"type": "list", "elements": "str"}, _command, lambda i: i["Config"].get("Entrypoint")),
+    MemberOption(
+        "env", {"type": "dict"}, _env, _env_in,
+        satisfied=lambda wanted, seen: all(seen.get(k) == v for k, v in wanted.items()),  # the image adds its own
+    ),
+    MemberOption("working_dir", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("WorkingDir")),
+    MemberOption("user", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("User")),
+    MemberOption("memory", {"type": "str"}, _memory, lambda i: i["HostConfig"].get("Memory") or 0, in_place=True),
+    MemberOption("cpus", {"type": "str"}, _nano_cpus, lambda i: i["HostConfig"].get("NanoCpus") or 0, in_place=True),
+    MemberOption("pids_limit", {"type": "str"}, _pids, lambda i: i["HostConfig"].get("PidsLimit") or -1, in_place=True),
+    MemberOption(
+        "restart_policy", {"type": "str", "choices": ["no", "on-failure", "always", "unless-stopped"]}, _restart,
+        lambda i: (i["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no", in_place=True,
+    ),
+    MemberOption(
+        "mounts", {"type": "list", "elements": "dict", "options": {
+            "type": {"type": "str", "default": "volume", "choices": ["volume", "bind", "tmpfs"]},
+            "source": {"type": "str"},
+            "target": {"type": "str", "required": True},
+            "read_only": {"type": "bool", "default": False},
+        }},
+        lambda v: None if v is None else [dict(m) for m in v],
+        lambda i: None, satisfied=lambda wanted, seen: True,  # compared through the spec hash
+    ),
+)
+OPTION_BY_NAME = {o.name: o for o in MEMBER_OPTIONS}
+
+MEMBER_ARGSPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "image": {"type": "str", "required": True},
+    **{o.name: o.argspec for o in MEMBER_OPTIONS},
+}
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "started", "choices": ["started", "present", "stopped", "restarted", "absent"]},
+    "containers": {"type": "list", "elements": "dict", "default": [], "options": MEMBER_ARGSPEC},
+    "init_containers": {"type": "list", "elements": "dict", "default": [], "options": MEMBER_ARGSPEC},
+    "sandbox": {"type": "dict", "default": {}, "options": {
+        "image": {"type": "str", "default": DEFAULT_SANDBOX_IMAGE},
+        "command": {"type": "raw"},
+    }},
+    "hostname": {"type": "str"},
+    "ports": {"type": "list", "elements": "str", "default": []},
+    "volumes": {"type": "list", "elements": "str", "default": []},
+    "labels": {"type": "dict", "default": {}},
+    "share_pid": {"type": "bool", "default": False},
+    "host_network": {"type": "bool", "default": False},
+    "host_ipc": {"type": "bool", "default": False},
+    "host_pid": {"type": "bool", "default": False},
+    "cgroup_parent": {"type": "dict", "default": {}, "options": {
+        "create": {"type": "bool", "default": True},
+        "name": {"type": "str"},
+        "memory": {"type": "str"},
+        "cpus": {"type": "str"},
+        "pids_max": {"type": "str"},
+        "driver": {"type": "str", "default": "auto", "choices": ["auto", "cgroupfs", "systemd"]},
+    }},
+    "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
+    "stop_timeout": {"type": "int", "default": 10},
+    "init_timeout": {"type": "int", "default": 300},
+    "docker_host": {"type": "str"},
+}
+
+
+def spec_hash(data: dict[str, Any]) -> str:
+    """A short, stable hash of what the user set (unset options are absent, so adding options later changes nothing)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    role: str  # container | init
+    image: str
+    options: dict[str, Any]  # normalised, only what the user set
+    container_name: str
+
+    def hash(self, pod_context: dict[str, Any]) -> str:
+        """What needs a new container when it changes: every option but the in-place ones, plus the pod's context."""
+        fixed = {k: v for k, v in self.options.items() if not OPTION_BY_NAME[k].in_place}
+        return spec_hash({"image": self.image, "role": self.role, "options": fixed, "pod": pod_context})
+
+
+@dataclass(frozen=True)
+class Port:
+    host_ip: str
+    host_port: str
+    container_port: int
+    proto: str
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    name: str
+    state: str
+    members: tuple[MemberSpec, ...]
+    inits: tuple[MemberSpec, ...]
+    sandbox_image: str
+    sandbox_command: list[str] | None
+    hostname: str
+    ports: tuple[Port, ...]
+    volumes: tuple[str, ...]
+    labels: dict[str, str]
+    share_pid: bool
+    host_network: bool
+    host_ipc: bool
+    host_pid: bool
+    cgroup: dict[str, Any]  # cgroup_parent options as given
+    pull: str
+    stop_timeout: int
+    init_timeout: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def sandbox_name(self) -> str:
+        return f"{self.name}_sandbox"
+
+    def volume_name(self, volume: str) -> str:
+        return f"{self.name}_{volume}"
+
+    def sandbox_hash(self, cgroup_parent: str | None) -> str:
+        return spec_hash({
+            "image": self.sandbox_image, "command": self.sandbox_command, "hostname": self.hostname,
+            "ports": [p.__dict__ for p in self.ports], "host_network": self.host_network, "host_ipc": self.host_ipc,
+            "host_pid": self.host_pid, "share_pid": self.share_pid, "cgroup_parent": cgroup_parent, "labels": self.labels,
+        })
+
+    def member_context(self, cgroup_parent: str | None) -> dict[str, Any]:
+        """Pod-level settings a member is created with (a change means new members)."""
+        return {
+            "share_pid": self.share_pid, "host_ipc": self.host_ipc, "host_pid": self.host_pid,
+            "cgroup_parent": cgroup_parent, "labels": self.labels, "pod": self.name,
+        }
+
+    @property
+    def cgroup_name(self) -> str | None:
+        if self.cgroup.get("name"):
+            return self.cgroup["name"]
+        return f"pod-{self.name}" if self.cgroup.get("create", True) else None
+
+
+def _member(pod: str, raw: dict[str, Any], role: str) -> MemberSpec:
+    name = raw["name"]
+    if not _NAME.match(name):
+        raise PodSpecError(f"{role} {name!r}: a name may hold letters, digits and _ . - and start with a letter or digit")
+    options = {}
+    for option in MEMBER_OPTIONS:
+        if raw.get(option.name) is not None:
+            try:
+                options[option.name] = option.normalise(raw[option.name])
+            except ValueError as exc:
+                raise PodSpecError(f"{role} {name}: {exc}") from None
+    prefix = f"{pod}_init_" if role == "init" else f"{pod}_"
+    return MemberSpec(name, role, raw["image"], options, prefix + name)
+
+
+def _port(text: str) -> Port:
+    match = _PORT.match(text.strip())
+    if not match:
+        raise PodSpecError(f"ports: {text!r} is not [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO], e.g. 8080:80 or 127.0.0.1:8080:80/tcp")
+    ip = (match.group("ip") or "").strip("[]")
+    return Port(ip, match.group("host") or "", int(match.group("container")), match.group("proto") or "tcp")
+
+
+def build_spec(params: dict[str, Any]) -> PodSpec:
+    """Validate everything before the first change; raise PodSpecError with a fix."""
+    name = params["name"]
+    if not _NAME.match(name):
+        raise PodSpecError(f"pod name {name!r}: use letters, digits and _ . - and start with a letter or digit")
+    members = tuple(_member(name, m, "container") for m in params["containers"])
+    inits = tuple(_member(name, m, "init") for m in params["init_containers"])
+    seen: set[str] = set()
+    for member in members + inits:
+        if member.name in seen:
+            raise PodSpecError(f"member name {member.name!r} is used twice; names must be unique across containers and init_containers")
+        if member.name == "sandbox":
+            raise PodSpecError("the member name 'sandbox' is the pod's own pause container; pick another name")
+        seen.add(member.name)
+    for init in inits:
+        if "restart_policy" in init.options:
+            raise PodSpecError(f"init container {init.name}: restart_policy does not apply, init containers run once to completion")
+    if params["share_pid"] and params["host_pid"]:
+        raise PodSpecError("share_pid and host_pid cannot both be true (as in Kubernetes): pick the pod's own PID namespace or the host's")
+    ports = tuple(_port(p) for p in params["ports"])
+    if params["host_network"] and ports:
+        raise PodSpecError("ports cannot be published with host_network: the pod already uses the host's ports; drop ports")
+    if params["host_network"] and params.get("hostname"):
+        raise PodSpecError("hostname cannot be set with host_network: the pod shares the host's network identity; drop hostname")
+    volumes = tuple(params["volumes"])
+    for volume in volumes:
+        if not _NAME.match(volume):
+            raise PodSpecError(f"volume {volume!r}: use letters, digits and _ . -")
+    for member in members + inits:
+        for mount in member.options.get("mounts") or []:
+            if mount["type"] == "volume" and mount.get("source") not in volumes:
+                raise PodSpecError(
+                    f"{member.role} {member.name}: mount of volume {mount.get('source')!r} at {mount['target']}, "
+                    f"but the pod declares volumes {list(volumes)}; add it to volumes"
+                )
+            if mount["type"] == "bind" and not str(mount.get("source") or "").startswith("/"):
+                raise PodSpecError(f"{member.role} {member.name}: a bind mount needs an absolute host path as source")
+    cgroup = dict(params.get("cgroup_parent") or {})
+    _check_fit(cgroup, members + inits)
+    sandbox = params.get("sandbox") or {}
+    return PodSpec(
+        name=name,
+        state="started" if params["state"] == "present" else params["state"],
+        members=members,
+        inits=inits,
+        sandbox_image=sandbox.get("image") or DEFAULT_SANDBOX_IMAGE,
+        sandbox_command=_command(sandbox.get("command")),
+        hostname=params.get("hostname") or ("" if params["host_network"] else name),
+        ports=ports,
+        volumes=volumes,
+        labels={str(k): str(v) for k, v in (params.get("labels") or {}).items()},
+        share_pid=params["share_pid"],
+        host_network=params["host_network"],
+        host_ipc=params["host_ipc"],
+        host_pid=params["host_pid"],
+        cgroup=cgroup,
+        pull=params["pull"],
+        stop_timeout=params["stop_timeout"],
+        init_timeout=params["init_timeout"],
+    )
+
+
+def _check_fit(cgroup: dict[str, Any], members: tuple[MemberSpec, ...]) -> None:
+    """Each member's own limit must fit inside the pod's (a larger one could never be reached)."""
+    try:
+        pod_memory = _memory(cgroup.get("memory"))
+        pod_cpus = _nano_cpus(cgroup.get("cpus"))
+    except ValueError as exc:
+        raise PodSpecError(f"cgroup_parent: {exc}") from None
+    if cgroup.get("memory") is not None and not cgroup.get("create", True):
+        raise PodSpecError("cgroup_parent: memory, cpus and pids_max need create: true (the module sets them on the cgroup it creates)")
+    for member in members:
+        memory, cpus = member.options.get("memory"), member.options.get("cpus")
+        if pod_memory and memory is not None and (memory == 0 or memory > pod_memory):
+            raise PodSpecError(
+                f"{member.role} {member.name}: memory {human_size(memory) if memory else 'unlimited'} does not fit in the pod's "
+                f"{human_size(pod_memory)}; lower it or raise cgroup_parent.memory"
+            )
+        if pod_cpus and cpus is not None and (cpus == 0 or cpus > pod_cpus):
+            raise PodSpecError(
+                f"{member.role} {member.name}: cpus {cpus / 1e9:g} do not fit in the pod's {pod_cpus / 1e9:g}; "
+                "lower them or raise cgroup_parent.cpus"
+            )
