@@ -25,7 +25,9 @@ LABEL_MEMBER = "podlab.member"
 LABEL_HASH = "podlab.spec-hash"
 DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_PORT = re.compile(r"^(?:(?P<ip>[0-9.]+|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$")
+_PORT = re.compile(
+    r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+)
 
 
 class PodSpecError(Exception):
