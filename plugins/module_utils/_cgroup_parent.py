@@ -55,17 +55,23 @@ class CgroupPlan:
 class CgroupParentManager:
     """Reads the cgroup once, plans, applies unless in check mode, and reports."""
 
-    def __init__(self, module: Any, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, module: Any, params: dict[str, Any] | None = None, daemon_driver: str | None = None) -> None:
+        """daemon_driver: the Docker daemon's CgroupDriver when the caller already asked the daemon (saves a round trip)."""
         self.module = module
         self.params = params if params is not None else module.params
         self.warnings: list[str] = []
         self.systemctl = module.get_bin_path("systemctl")
+        self.daemon_driver = daemon_driver
 
     # -- decisions ---------------------------------------------------------
 
     def resolve_driver(self, layout: Layout) -> tuple[str, str | None]:
         """(driver to use, the Docker daemon's driver or None when it does not answer)."""
-        docker_driver, note = daemon_cgroup_driver(docker_host(self.params.get("docker_host")))
+        docker_driver: str | None
+        if self.daemon_driver:
+            docker_driver, note = self.daemon_driver, "given by the caller"
+        else:
+            docker_driver, note = daemon_cgroup_driver(docker_host(self.params.get("docker_host")))
         wanted = self.params["driver"]
         if wanted == "auto":
             if docker_driver in ("cgroupfs", "systemd"):

@@ -37,22 +37,22 @@ class DockerPodManager:
 
     # -- cgroup parent -------------------------------------------------------
 
-    def cgroup_manager(self, spec: PodSpec, state: str) -> CgroupParentManager:
+    def cgroup_manager(self, spec: PodSpec, state: str, daemon_driver: str | None) -> CgroupParentManager:
         cg = spec.cgroup
         params = {
             "name": spec.cgroup_name, "state": state, "memory": cg.get("memory"), "memory_swap": None, "cpus": cg.get("cpus"),
             "cpu_weight": None, "cpu_shares": None, "pids_max": cg.get("pids_max"), "driver": cg.get("driver", "auto"),
             "force": False, "docker_host": self.params.get("docker_host"),
         }
-        return CgroupParentManager(self.module, params)
+        return CgroupParentManager(self.module, params, daemon_driver)
 
-    def cgroup_plan(self, spec: PodSpec) -> tuple[CgroupParentManager | None, CgroupPlan | None, str | None]:
+    def cgroup_plan(self, spec: PodSpec, daemon_driver: str | None) -> tuple[CgroupParentManager | None, CgroupPlan | None, str | None]:
         """(manager, plan, the --cgroup-parent string) for the pod's cgroup."""
         if not spec.cgroup_name:
             return None, None, None
         if not spec.cgroup.get("create", True):
             return None, None, spec.cgroup_name  # the user's own cgroup parent, used as given
-        manager = self.cgroup_manager(spec, "absent" if spec.state == "absent" else "present")
+        manager = self.cgroup_manager(spec, "absent" if spec.state == "absent" else "present", daemon_driver)
         if spec.state == "absent":
             # The removal is planned for real after the containers are gone (they populate it now).
             backend, _driver = manager.backend()
@@ -97,10 +97,10 @@ class DockerPodManager:
         try:
             spec = build_spec(self.params)
             client = DockerClient(docker_host(self.params.get("docker_host")))
-            client.info()
+            daemon_driver = client.info().get("CgroupDriver")  # the one info call of the run
             observed = observe(client, spec)
             actions = self.ensure_images(client, spec, observed) if spec.state != "absent" else []
-            cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
+            cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec, daemon_driver)
         except (PodSpecError, CgroupError) as exc:
             msg = str(exc) if str(exc).startswith("pod ") else f"pod {self.params['name']}: {exc}"
             self.fail(msg)

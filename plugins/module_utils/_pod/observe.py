@@ -57,8 +57,9 @@ def observe(client: DockerClient, spec: PodSpec) -> ObservedPod:
         else:
             pod.strays.append(container)
     pod.volumes = {v["Name"] for v in client.volumes_by_label(f"{LABEL_POD}={spec.name}")}
-    images = {spec.sandbox_image, *(m.image for m in spec.members + spec.inits)}
-    pod.image_ids = {image: client.image_id(image) for image in sorted(images)}
+    if spec.state != "absent":  # image IDs only matter for what is to run
+        images = {spec.sandbox_image, *(m.image for m in spec.members + spec.inits)}
+        pod.image_ids = {image: client.image_id(image) for image in sorted(images)}
     return pod
 
 
