@@ -27,7 +27,9 @@ extra_packages=(docker.io python3-docker cgroup-tools util-linux busybox-static 
 # Timers that would wake a slow TCG guest for nothing during tests.
 masked_units=(apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer)
 
-log() { printf 'build-image: %s\n' "$*" >&2; }
+# fd 3: the caller's stderr, so messages from traps still reach it inside redirected blocks.
+exec 3>&2
+log() { printf 'build-image: %s\n' "$*" >&3; }
 die() { log "ERROR: $*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot, mounts)"

@@ -128,6 +128,8 @@ all:
       ansible_ssh_private_key_file: $key
       ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR
       ansible_python_interpreter: /usr/bin/python3
+      # One SSH round trip per module instead of three: ~1 s less per task on this slow guest.
+      ansible_pipelining: true
 EOF
 mv "$inventory.tmp" "$inventory"
 echo "$inventory"

@@ -29,4 +29,5 @@ elif [ -n "$pid" ]; then
 else
   log "no VM recorded in $pidfile; nothing to stop"
 fi
+[ -f "$overlay" ] && log "the run wrote $(du -h "$overlay" | cut -f1) to its overlay $overlay (removed)"
 rm -f "$pidfile" "$overlay" "$run/inventory.yml" "$run/ssh_config" "$run/qemu.err"
