@@ -78,15 +78,23 @@ def split_name(name: str) -> list[str]:
 
 
 def slice_unit(segments: list[str]) -> str:
-    """The systemd slice for a name: podlab/pod-foo -> podlab-pod-foo.slice ('-' nests in systemd)."""
-    joined = "-".join(s[: -len(".slice")] if s.endswith(".slice") else s for s in segments)
-    if "--" in joined or joined.endswith("-"):
-        raise CgroupError(f"slice name {joined!r}.slice is not valid for systemd: no '--' and no trailing '-'")
-    return f"{joined}.slice"
+    """The systemd slice for a name, with '/' as the only nesting, as with cgroupfs.
+
+    podlab/pod-foo -> podlab-pod\\x2dfoo.slice (in podlab.slice): a '-' inside a segment is escaped as
+    systemd-escape does, because a bare '-' nests in systemd and pod foo-bar would land inside pod foo.
+    A single name ending in .slice is taken as the user's own unit name, systemd's nesting included.
+    """
+    if len(segments) == 1 and segments[0].endswith(".slice"):
+        joined = segments[0][: -len(".slice")]
+        if not joined or "--" in joined or joined.endswith("-"):
+            raise CgroupError(f"slice name {segments[0]!r} is not valid for systemd: no '--' and no trailing '-'")
+        return segments[0]
+    parts = (seg[: -len(".slice")] if seg.endswith(".slice") else seg for seg in segments)
+    return "-".join(part.replace("-", "\\x2d") for part in parts) + ".slice"
 
 
 def slice_path(unit: str) -> str:
-    """pod-foo.slice -> pod.slice/pod-foo.slice: where systemd puts the slice's cgroup."""
+    """podlab-pod.slice -> podlab.slice/podlab-pod.slice: where systemd puts the slice's cgroup."""
     parts = unit[: -len(".slice")].split("-")
     return "/".join("-".join(parts[: i + 1]) + ".slice" for i in range(len(parts)))
 
@@ -311,6 +319,41 @@ def populated_pids(dirs: list[Path]) -> dict[int, str]:
     return pids
 
 
+def read_limits(version: int, paths: dict[str, Path]) -> dict[str, object]:
+    """The limits the kernel enforces on a cgroup, normalised; {} if it does not exist.
+
+    paths: the cgroup's directory per controller ('memory', 'cpu', 'pids' on v1; 'unified' on v2).
+    """
+    if version == 2:
+        p = paths["unified"]
+        if not p.is_dir():
+            return {}
+        cpu_max = (_read(p / "cpu.max") or "").split()
+        memory = _norm_bytes(_read(p / "memory.max"), 2)
+        swap = _norm_bytes(_read(p / "memory.swap.max"), 2)
+        weight = _read(p / "cpu.weight")
+        return {
+            "memory": memory,
+            "memory_swap": (memory + swap) if isinstance(memory, int) and isinstance(swap, int) else (UNLIMITED if swap == UNLIMITED else None),
+            "cpus": _cpus_from_quota(*cpu_max) if len(cpu_max) == 2 else None,
+            "cpu_weight": int(weight) if weight else None,
+            "cpu_shares": weight_to_shares(int(weight)) if weight else None,
+            "pids_max": _norm_count(_read(p / "pids.max")),
+        }
+    mem, cpu, pids = paths.get("memory"), paths.get("cpu"), paths.get("pids")
+    if not any(p and p.is_dir() for p in (mem, cpu, pids)):
+        return {}
+    shares = _read(cpu / "cpu.shares") if cpu else None
+    return {
+        "memory": _norm_bytes(_read(mem / "memory.limit_in_bytes"), 1) if mem else None,
+        "memory_swap": _norm_bytes(_read(mem / "memory.memsw.limit_in_bytes"), 1) if mem else None,
+        "cpus": _cpus_from_quota(_read(cpu / "cpu.cfs_quota_us"), _read(cpu / "cpu.cfs_period_us")) if cpu else None,
+        "cpu_shares": int(shares) if shares else None,
+        "cpu_weight": shares_to_weight(int(shares)) if shares else None,
+        "pids_max": _norm_count(_read(pids / "pids.max")) if pids else None,
+    }
+
+
 class Backend:
     """Shared shape of the cgroupfs and systemd backends."""
 
@@ -347,36 +390,7 @@ class Backend:
 
     def read_limits(self) -> dict[str, object]:
         """The limits the kernel enforces on this cgroup now, normalised; {} if it does not exist."""
-        paths = self.paths()
-        v = self.layout.version
-        if v == 2:
-            p = paths["unified"]
-            if not p.is_dir():
-                return {}
-            cpu_max = (_read(p / "cpu.max") or "").split()
-            memory = _norm_bytes(_read(p / "memory.max"), 2)
-            swap = _norm_bytes(_read(p / "memory.swap.max"), 2)
-            weight = _read(p / "cpu.weight")
-            return {
-                "memory": memory,
-                "memory_swap": (memory + swap) if isinstance(memory, int) and isinstance(swap, int) else (UNLIMITED if swap == UNLIMITED else None),
-                "cpus": _cpus_from_quota(*cpu_max) if len(cpu_max) == 2 else None,
-                "cpu_weight": int(weight) if weight else None,
-                "cpu_shares": weight_to_shares(int(weight)) if weight else None,
-                "pids_max": _norm_count(_read(p / "pids.max")),
-            }
-        mem, cpu, pids = paths.get("memory"), paths.get("cpu"), paths.get("pids")
-        if not any(p and p.is_dir() for p in (mem, cpu, pids)):
-            return {}
-        shares = _read(cpu / "cpu.shares") if cpu else None
-        return {
-            "memory": _norm_bytes(_read(mem / "memory.limit_in_bytes"), 1) if mem else None,
-            "memory_swap": _norm_bytes(_read(mem / "memory.memsw.limit_in_bytes"), 1) if mem else None,
-            "cpus": _cpus_from_quota(_read(cpu / "cpu.cfs_quota_us"), _read(cpu / "cpu.cfs_period_us")) if cpu else None,
-            "cpu_shares": int(shares) if shares else None,
-            "cpu_weight": shares_to_weight(int(shares)) if shares else None,
-            "pids_max": _norm_count(_read(pids / "pids.max")) if pids else None,
-        }
+        return read_limits(self.layout.version, self.paths())
 
     def limit_diff(self, current: dict[str, object]) -> list[tuple[str, object, object]]:
         """(option, now, wanted) for every limit the user set that the kernel does not show."""

@@ -44,9 +44,11 @@ options:
     description:
       - The cgroup's path below the cgroup root, for example V(pod-foo) or V(podlab/pod-foo).
         A leading V(/) is allowed.
-      - With O(driver=systemd) the segments are joined with V(-) into a slice name
-        (V(podlab/pod-foo) becomes C(podlab-pod-foo.slice)); in systemd a V(-) means nesting, so
-        C(pod-foo.slice) lives under C(pod.slice). A trailing C(.slice) is accepted.
+      - With O(driver=systemd) the segments become a slice name in which V(/) is the only nesting, as with
+        cgroupfs. A V(-) inside a segment is escaped as C(systemd-escape) does, because systemd reads a bare
+        V(-) as nesting; V(podlab/pod-foo) becomes C(podlab-pod\x2dfoo.slice) in C(podlab.slice).
+      - A single name ending in C(.slice), such as V(pod-foo.slice), is used as the unit name as given,
+        with systemd's own nesting (C(pod-foo.slice) lives in C(pod.slice)).
       - Names with empty, V(.) or V(..) segments, filesystem paths such as C(/sys/fs/cgroup/...),
         and cgroups systemd owns (V(system.slice), V(user.slice), V(init.scope)) are refused
         before any change.
@@ -146,7 +148,7 @@ EXAMPLES = r"""
     name: pod-foo
     memory: 1Gi
 
-- name: A slice for Docker's systemd cgroup driver (podlab-pod-foo.slice)
+- name: A slice for Docker's systemd cgroup driver (podlab-pod\x2dfoo.slice in podlab.slice)
   podlab.playground.cgroup_parent:
     name: podlab/pod-foo
     driver: systemd

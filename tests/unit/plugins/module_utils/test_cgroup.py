@@ -69,10 +69,13 @@ def test_split_name_refuses_escapes(name, message):
 @pytest.mark.parametrize(
     ("segments", "unit", "path"),
     [
-        (["pod-foo"], "pod-foo.slice", "pod.slice/pod-foo.slice"),
-        (["podlab", "pod-foo"], "podlab-pod-foo.slice", "podlab.slice/podlab-pod.slice/podlab-pod-foo.slice"),
+        (["pod-foo"], "pod\\x2dfoo.slice", "pod\\x2dfoo.slice"),
+        (["podlab", "pod-foo"], "podlab-pod\\x2dfoo.slice", "podlab.slice/podlab-pod\\x2dfoo.slice"),
+        (["podlab", "foo-bar"], "podlab-foo\\x2dbar.slice", "podlab.slice/podlab-foo\\x2dbar.slice"),
         (["podlab.slice", "foo"], "podlab-foo.slice", "podlab.slice/podlab-foo.slice"),
         (["foo"], "foo.slice", "foo.slice"),
+        # a unit name the user gives keeps systemd's own nesting
+        (["pod-foo.slice"], "pod-foo.slice", "pod.slice/pod-foo.slice"),
     ],
 )
 def test_slice_unit_and_path(segments, unit, path):
@@ -80,9 +83,14 @@ def test_slice_unit_and_path(segments, unit, path):
     assert slice_path(unit) == path
 
 
-def test_slice_unit_refuses_double_dash():
-    with pytest.raises(CgroupError, match="--"):
-        slice_unit(["a-", "b"])
+def test_pods_with_dashes_do_not_nest_in_each_other():
+    assert not slice_path(slice_unit(["pod-foo-bar"])).startswith(slice_path(slice_unit(["pod-foo"])))
+
+
+@pytest.mark.parametrize("name", ["a--b.slice", "a-.slice"])
+def test_slice_unit_refuses_what_systemd_refuses(name):
+    with pytest.raises(CgroupError, match="not valid for systemd"):
+        slice_unit([name])
 
 
 @pytest.mark.parametrize(("shares", "weight"), [(2, 1), (1024, 39), (262144, 10000)])
@@ -303,5 +311,5 @@ def test_systemd_v1_refuses_swap():
 
 def test_systemd_docker_parent_is_the_slice():
     backend = SystemdBackend(spec(), Layout(version=2, unified=Path("/sys/fs/cgroup")))
-    assert backend.docker_parent() == "podlab-pod-foo.slice"
-    assert backend.paths() == {"unified": Path("/sys/fs/cgroup/podlab.slice/podlab-pod.slice/podlab-pod-foo.slice")}
+    assert backend.docker_parent() == "podlab-pod\\x2dfoo.slice"
+    assert backend.paths() == {"unified": Path("/sys/fs/cgroup/podlab.slice/podlab-pod\\x2dfoo.slice")}
