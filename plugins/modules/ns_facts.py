@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# Copyright: podlab.playground contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ns_facts
+short_description: Namespace and cgroup facts of processes, containers and pods, read from the kernel
+version_added: 0.1.0
+description:
+  - Gathers, as C(ansible_facts.podlab_ns), what the kernel says about processes, Docker containers and
+    P(podlab.playground.docker_pod#module) pods, so that any playbook can C(assert) what is shared and what is
+    isolated.
+  - Each namespace is identified by the device and inode of C(/proc/PID/ns/TYPE), for every type the
+    kernel has (cgroup, ipc, mnt, net, pid, time, user, uts) and the C(*_for_children) links. Unlike
+    C(lsns), a namespace is not named after the lowest PID that uses it, and threads whose namespaces
+    differ from their process are reported.
+  - The hostname is read inside the process's UTS namespace (what the kernel answers, not what Docker
+    was asked), the cgroup path per hierarchy from C(/proc/PID/cgroup), and the C(NSpid) chain from
+    C(/proc/PID/status).
+  - For a container, the modes Docker recorded (NetworkMode, IpcMode, PidMode, UTSMode, CgroupnsMode,
+    UsernsMode) are set beside what the kernel shows, and every disagreement is listed in C(drift), for
+    example a member whose network namespace is no longer its sandbox's after the sandbox restarted.
+  - For a pod, a share matrix says for every member and namespace type whether it is the host's
+    (V(host), PID 1's), the pod's (V(pod), the sandbox's) or its own (V(private)), the pairs of members
+    with the namespaces they share, and the pod's cgroup tree with the limits read from the kernel files.
+  - The host (PID 1) is always read as the reference. Where PID 1 is out of reach (a sandbox, a
+    container), the module's own process is the reference and a warning says so.
+author:
+  - podlab.playground contributors (@podlab)
+requirements:
+  - Linux; root to read other processes' namespaces and to enter UTS namespaces for the hostname.
+  - The Docker SDK for Python (5.0.3 or later) only for O(containers) and O(pods).
+extends_documentation_fragment:
+  - podlab.playground.attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: It only reads; check mode changes nothing either.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  facts:
+    support: full
+options:
+  pids:
+    description: Processes to describe, by PID (in this host's PID namespace).
+    type: list
+    elements: int
+    default: []
+  containers:
+    description: Docker containers to describe, by name or ID.
+    type: list
+    elements: str
+    default: []
+  pods:
+    description: Pods made by P(podlab.playground.docker_pod#module), by name (found by their C(podlab.pod) label).
+    type: list
+    elements: str
+    default: []
+  proc:
+    description:
+      - Where procfs is mounted. Anything but C(/proc) gives a partial view, and a warning says so.
+    type: path
+    default: /proc
+  docker_host:
+    description: The Docker daemon. Defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
+    type: str
+notes:
+  - A process that exits while it is read is left out with a warning; the run does not fail.
+  - It never changes anything; C(changed) is always false.
+seealso:
+  - module: podlab.playground.docker_pod
+  - name: namespaces(7)
+    description: The kernel's description of namespaces and of C(/proc/PID/ns).
+    link: https://man7.org/linux/man-pages/man7/namespaces.7.html
+"""
+
+EXAMPLES = r"""
+- name: Gather the namespaces of pod foo
+  podlab.playground.ns_facts:
+    pods: [foo]
+
+- name: Members share net and ipc with the sandbox, not uts, mnt or pid
+  ansible.builtin.assert:
+    that:
+      - ansible_facts.podlab_ns.pods.foo.share.app.net == 'pod'
+      - ansible_facts.podlab_ns.pods.foo.share.app.ipc == 'pod'
+      - ansible_facts.podlab_ns.pods.foo.share.app.uts == 'private'
+      - ansible_facts.podlab_ns.pods.foo.drift == {}
+
+- name: Gather a lone container and a process
+  podlab.playground.ns_facts:
+    containers: [web]
+    pids: [1]
+
+- name: A container without --network host has its own network namespace
+  ansible.builtin.assert:
+    that: ansible_facts.podlab_ns.containers.web.kernel.net == 'private'
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts under one key.
+  returned: always
+  type: complex
+  contains:
+    podlab_ns:
+      description:
+        - C(schema) (1), C(cgroup_version) (1 or 2), C(host) (a process, with C(source) V(pid 1) or V(self)),
+          C(processes) (by PID as a string), C(containers) (by the name or ID given), C(pods) (by name), C(warnings).
+        - "A process: C(pid), C(comm), C(ppid), C(nspid) (list), C(namespaces) (type -> {C(device), C(inode)}),
+          C(hostname), C(cgroup) ({C(version), C(paths) per hierarchy}), C(threads_differing) (list of {C(tid), C(namespaces)})."
+        - "A container: C(id), C(name), C(state), C(pid), C(labels), C(modes) (Docker's, per namespace type),
+          C(process), C(kernel) (per type V(host), V(container) (the one its mode names), V(private)), C(drift) (list of
+          {C(type), C(docker), C(expected), C(kernel), C(detail)})."
+        - "A pod: C(found), C(sandbox), C(members) and C(init_containers) (containers, by member name), C(share)
+          (member -> type -> V(host), V(pod) or V(private)), C(pairs) (V(a/b) -> shared types that are not the host's),
+          C(hostnames), C(cgroup) ({C(version), C(parent), C(paths), C(limits), C(children) per container with C(paths)
+          and C(limits)}), C(drift) (member -> list)."
+      type: dict
+      returned: always
+      sample:
+        schema: 1
+        cgroup_version: 1
+        pods:
+          foo:
+            share: {app: {net: pod, ipc: pod, uts: private, pid: private, mnt: private, user: host, cgroup: host, time: host}}
+            pairs: {"app/sidecar": [ipc, net]}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import ARGUMENT_SPEC, NsFactsManager
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.exit_json(**NsFactsManager(module).run())
+
+
+if __name__ == "__main__":
+    main()
