@@ -7,19 +7,39 @@
 #
 # Every command runs even when an earlier one fails; the exit status is non-zero when any failed.
 # PODLAB_VM_PYTHON picks the Python (default: .venv/2.19/bin/python, made by scripts/setup.sh).
-# JUnit files of the default commands go to tests/output/vm/.
+# The default commands write JUnit files to ${PODLAB_VM_JUNIT_DIR:-tests/output/vm}/, merged
+# into vm.xml there at the end (what tests/suite.py counts).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 here=tests/vm
 python=${PODLAB_VM_PYTHON:-.venv/2.19/bin/python}
+junit_dir=${PODLAB_VM_JUNIT_DIR:-tests/output/vm}
+junit_parts=()
 
 if [ $# -eq 0 ]; then
-  mkdir -p tests/output/vm
-  # shellcheck disable=SC2016  # expanded by the bash -c that runs each command
+  mkdir -p "$junit_dir"
+  junit_parts=("$junit_dir/vm-host.xml" "$junit_dir/vm-integration.xml")
+  rm -f "${junit_parts[@]}" "$junit_dir/vm.xml"
+  q() { printf '%q' "$1"; }
   set -- \
-    "$python"' -m pytest -p no:cacheprovider -v --junitxml tests/output/vm/vm-host.xml tests/vm/test_vm_host.py' \
-    "$python"' tests/integration/run.py --inventory "$PODLAB_VM_INVENTORY" --junit tests/output/vm/integration.xml --suite vm cgroup_parent'
+    "$(q "$python") -m pytest -p no:cacheprovider -v --junitxml $(q "${junit_parts[0]}") tests/vm/test_vm_host.py" \
+    "$(q "$python") tests/integration/run.py --inventory \"\$PODLAB_VM_INVENTORY\" --junit $(q "${junit_parts[1]}") --suite vm cgroup_parent"
 fi
+
+# merge_junit OUT PART...: one <testsuites> file of the parts that exist.
+merge_junit() {
+  python3 - "$@" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+out, parts = sys.argv[1], [Path(p) for p in sys.argv[2:] if Path(p).exists()]
+root = ET.Element("testsuites", name="vm-tier")
+for part in parts:
+    tree = ET.parse(part).getroot()
+    root.extend([tree] if tree.tag == "testsuite" else list(tree))
+ET.ElementTree(root).write(out, encoding="unicode", xml_declaration=True)
+PY
+}
 
 log() { printf 'vm-tier: %s\n' "$*" >&2; }
 t0=$SECONDS
@@ -55,6 +75,10 @@ done
 
 stop_vm
 trap - EXIT
+if [ ${#junit_parts[@]} -gt 0 ]; then
+  merge_junit "$junit_dir/vm.xml" "${junit_parts[@]}"
+  log "JUnit: $junit_dir/vm.xml"
+fi
 timings+=("total: $((SECONDS - t0)) s")
 log "summary:"
 for line in "${timings[@]}"; do log "  $line"; done
