@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.podlab.playground.plugins.module_utils._namespaces import (
+    ProcessGone,
+    read_cgroups,
+    read_namespaces,
+    read_status,
+    snapshot,
+    threads_differing,
+)
+
+
+def fake_process(proc: Path, pid: int, *, ns: dict[str, Path], status: str, cgroup: str, threads: dict[int, dict[str, Path]] | None = None) -> None:
+    """A /proc/PID shaped like the kernel's: ns links point at files whose inodes stand for namespaces."""
+    base = proc / str(pid)
+    (base / "ns").mkdir(parents=True)
+    for name, target in ns.items():
+        os.symlink(target, base / "ns" / name)
+    (base / "status").write_text(status)
+    (base / "cgroup").write_text(cgroup)
+    (base / "task" / str(pid)).mkdir(parents=True)
+    for tid, tns in (threads or {}).items():
+        (base / "task" / str(tid) / "ns").mkdir(parents=True)
+        for name, target in {**ns, **tns}.items():
+            os.symlink(target, base / "task" / str(tid) / "ns" / name)
+
+
+@pytest.fixture
+def namespaces(tmp_path):
+    out = {}
+    for name in ("net_a", "net_b", "uts_a", "pid_a", "pid_child"):
+        out[name] = tmp_path / "nsfiles" / name
+        out[name].parent.mkdir(exist_ok=True)
+        out[name].write_text(name)
+    return out
+
+
+STATUS = "Name:\tsleep\nState:\tS (sleeping)\nPPid:\t41\nNSpid:\t4242\t7\t1\n"
+CGROUP_V1 = "12:memory:/pod-foo/abc\n4:cpu,cpuacct:/pod-foo/abc\n1:name=systemd:/pod-foo/abc\n0::/\n"
+CGROUP_V2 = "0::/pod.slice/docker-abc.scope\n"
+
+
+def test_identity_is_device_and_inode(tmp_path, namespaces):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"], "uts": namespaces["uts_a"], "pid": namespaces["pid_a"],
+                                 "pid_for_children": namespaces["pid_child"]}, status=STATUS, cgroup=CGROUP_V1)
+    ns = read_namespaces(4242, str(proc))
+    assert set(ns) == {"net", "uts", "pid", "pid_for_children"}
+    assert ns["net"] == {"device": os.stat(namespaces["net_a"]).st_dev, "inode": os.stat(namespaces["net_a"]).st_ino}
+    assert ns["pid"] != ns["pid_for_children"]
+
+
+def test_status_gives_comm_parent_and_the_nspid_chain(tmp_path, namespaces):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"]}, status=STATUS, cgroup=CGROUP_V1)
+    assert read_status(4242, str(proc)) == {"comm": "sleep", "ppid": 41, "nspid": [4242, 7, 1]}
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "paths"),
+    [
+        (CGROUP_V1, 1, {"memory": "/pod-foo/abc", "cpu,cpuacct": "/pod-foo/abc", "name=systemd": "/pod-foo/abc", "unified": "/"}),
+        (CGROUP_V2, 2, {"unified": "/pod.slice/docker-abc.scope"}),
+    ],
+)
+def test_cgroup_paths_per_hierarchy_and_version(tmp_path, namespaces, text, version, paths):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"]}, status=STATUS, cgroup=text)
+    assert read_cgroups(4242, str(proc)) == {"version": version, "paths": paths}
+
+
+def test_threads_in_other_namespaces_are_reported(tmp_path, namespaces):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"], "uts": namespaces["uts_a"]}, status=STATUS, cgroup=CGROUP_V1,
+                 threads={4243: {}, 4244: {"net": namespaces["net_b"]}})
+    differing = threads_differing(4242, read_namespaces(4242, str(proc)), str(proc))
+    assert [t["tid"] for t in differing] == [4244]
+    assert set(differing[0]["namespaces"]) == {"net"}
+
+
+def test_a_vanished_process_raises_process_gone(tmp_path):
+    with pytest.raises(ProcessGone):
+        read_namespaces(999999, str(tmp_path))
+
+
+def test_snapshot_reads_each_uts_namespace_once(tmp_path, namespaces):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"], "uts": namespaces["uts_a"]}, status=STATUS, cgroup=CGROUP_V1)
+    uts_inode = os.stat(namespaces["uts_a"]).st_ino
+    cache = {uts_inode: "foo"}  # known already: no fork+setns into a fake namespace
+    snap = snapshot(4242, str(proc), cache)
+    assert snap["hostname"] == "foo"
+    assert snap["pid"] == 4242 and snap["comm"] == "sleep" and snap["nspid"] == [4242, 7, 1]
+    assert snap["threads_differing"] == []
+
+
+def test_snapshot_of_this_process_is_real():
+    snap = snapshot(os.getpid())
+    assert {"net", "mnt", "pid", "user", "uts", "ipc"} <= set(snap["namespaces"])
+    assert snap["nspid"][0] == os.getpid()
