@@ -576,39 +576,49 @@ class SystemdBackend(Backend):
     def unit_path(self) -> Path:
         return SYSTEMD_UNIT_DIR / self.unit
 
-    def unit_text(self) -> str:
+    def wanted_properties(self) -> dict[str, str]:
+        """The unit properties for the limits this task sets (and only those)."""
         s, v2 = self.spec, self.layout.version == 2
-        props: list[str] = []
+        props: dict[str, str] = {}
         if s.memory is not None:
-            props.append(f"{'MemoryMax' if v2 else 'MemoryLimit'}={_sd(s.memory)}")
+            props["MemoryMax" if v2 else "MemoryLimit"] = _sd(s.memory)
         if s.memory_swap is not None:
             if not v2:
                 raise CgroupError("memory_swap with the systemd driver needs cgroup v2 (systemd has no swap property on v1)")
-            props.append(f"MemorySwapMax={_sd(s.swap_only)}")
+            props["MemorySwapMax"] = _sd(s.swap_only)
         if s.cpus is not None:
-            props.append("CPUQuota=" + ("" if s.cpus == UNLIMITED else f"{int(_cpu_quota(s.cpus)) / CFS_PERIOD_US * 100:g}%"))
-            props.append(f"CPUQuotaPeriodSec={CFS_PERIOD_US // 1000}ms")
+            props["CPUQuota"] = "" if s.cpus == UNLIMITED else f"{int(_cpu_quota(s.cpus)) / CFS_PERIOD_US * 100:g}%"
+            props["CPUQuotaPeriodSec"] = f"{CFS_PERIOD_US // 1000}ms"
         if s.cpu_weight is not None or s.cpu_shares is not None:
             if v2:
-                props.append(f"CPUWeight={s.cpu_weight_v2}")
+                props["CPUWeight"] = str(s.cpu_weight_v2)
             else:
-                props.append(f"CPUShares={s.cpu_shares_v1}")
+                props["CPUShares"] = str(s.cpu_shares_v1)
         if s.pids_max is not None:
-            props.append(f"TasksMax={_sd(s.pids_max)}")
-        body = "\n".join(props)
+            props["TasksMax"] = _sd(s.pids_max)
+        return props
+
+    def unit_text(self, existing: str | None = None) -> str:
+        """The unit file: the limits this task sets, over those an earlier run set (a limit not given is kept,
+        as with cgroupfs). Accounting is always on, so systemd keeps the cpu, memory and pids controllers
+        enabled and their files readable even with no limit."""
+        props = {k: v for k, v in _slice_properties(existing).items() if k in SLICE_PROPERTIES}
+        props.update(self.wanted_properties())
+        body = "\n".join(f"{key}={props[key]}" for key in SLICE_PROPERTIES if key in props)
         return (
             "# Managed by podlab.playground.cgroup_parent; edits are overwritten.\n"
             "[Unit]\n"
-            f"Description=podlab.playground cgroup {s.name}\n"
+            f"Description=podlab.playground cgroup {self.spec.name}\n"
             "Before=slices.target\n\n"
             "[Slice]\n"
+            "CPUAccounting=yes\nMemoryAccounting=yes\nTasksAccounting=yes\n"
             f"{body}\n"
         )
 
     def plan_present(self, unit_active: bool = False) -> list[Action]:
         actions: list[Action] = []
-        text = self.unit_text()
         current_text = _read(self.unit_path)
+        text = self.unit_text(current_text)
         if current_text != text.strip():
             why = "missing" if current_text is None else "limits differ from the unit file"
             actions.append(Action("unit_file", str(self.unit_path), text, why))
@@ -635,6 +645,24 @@ class SystemdBackend(Backend):
             ]
         # systemd removes its own cgroup on stop; rmdir stays for leftovers in other v1 hierarchies.
         return stop + [a for a in actions if a.op == "kill"] + [a for a in actions if a.op == "rmdir"] + removal
+
+
+# The limit properties the module writes, in the order it writes them.
+SLICE_PROPERTIES = ("MemoryMax", "MemoryLimit", "MemorySwapMax", "CPUQuota", "CPUQuotaPeriodSec", "CPUWeight", "CPUShares", "TasksMax")
+
+
+def _slice_properties(text: str | None) -> dict[str, str]:
+    """Key=Value lines of a unit file's [Slice] section."""
+    props: dict[str, str] = {}
+    section = ""
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[Slice]" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            props[key] = value
+    return props
 
 
 def _sd(value: object) -> str:

@@ -313,3 +313,20 @@ def test_systemd_docker_parent_is_the_slice():
     backend = SystemdBackend(spec(), Layout(version=2, unified=Path("/sys/fs/cgroup")))
     assert backend.docker_parent() == "podlab-pod\\x2dfoo.slice"
     assert backend.paths() == {"unified": Path("/sys/fs/cgroup/podlab.slice/podlab-pod\\x2dfoo.slice")}
+
+
+def test_systemd_unit_keeps_limits_a_later_task_does_not_set():
+    layout = Layout(version=2, unified=Path("/sys/fs/cgroup"))
+    first = SystemdBackend(spec(memory="512m", cpus="0.5", pids_max="100"), layout).unit_text()
+    second = SystemdBackend(spec(memory="1g"), layout).unit_text(first)
+    lines = second.splitlines()
+    assert "MemoryMax=1073741824" in lines
+    assert "CPUQuota=50%" in lines and "TasksMax=100" in lines
+    assert "MemoryMax=536870912" not in lines
+    # and running the same task again writes the same text
+    assert SystemdBackend(spec(memory="1g"), layout).unit_text(second) == second
+
+
+def test_systemd_unit_always_keeps_the_controllers_on():
+    text = SystemdBackend(spec(cpus="max"), Layout(version=2, unified=Path("/sys/fs/cgroup"))).unit_text()
+    assert {"CPUAccounting=yes", "MemoryAccounting=yes", "TasksAccounting=yes"} <= set(text.splitlines())
