@@ -18,6 +18,7 @@ apt_packages=(
   cgroup-tools         # cgcreate/cgget, to compare with by hand
   util-linux           # lsns, nsenter
   shellcheck           # ansible-test sanity
+  qemu-system-x86 qemu-utils e2fsprogs openssh-client  # the cgroup v2 + systemd VM tier (tests/vm)
   rsync git make
 )
 missing=()

@@ -23,7 +23,7 @@ base_packages=(
 )
 # What the collection's modules and tests need on a Docker host, installed by apt in the chroot.
 # apparmor: a recommend of docker.io that real Debian Docker hosts have; the kernel enables it.
-extra_packages=(docker.io python3-docker cgroup-tools util-linux busybox-static apparmor)
+extra_packages=(docker.io python3-docker cgroup-tools util-linux busybox-static tini apparmor)
 # Timers that would wake a slow TCG guest for nothing during tests.
 masked_units=(apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer)
 
