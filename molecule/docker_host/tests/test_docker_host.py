@@ -1,8 +1,9 @@
 """Verify the Docker host the docker_host role made of a fresh Debian container.
 
 Read from the container itself: the supervised dockerd's pid file and /proc,
-daemon.json, the system Python's Docker SDK, and the seed's pod that
-docker_pod ran on the inner daemon, its namespaces compared in /proc.
+daemon.json (the role's defaults, with the log options side_effect.yml changed),
+the system Python's Docker SDK, and the seed's pod that docker_pod ran on the
+inner daemon, its namespaces compared in /proc.
 """
 
 from __future__ import annotations
@@ -54,15 +55,26 @@ def test_dockerd_runs_from_its_pid_file_with_its_log(host: Any) -> None:
     assert "API listen on /var/run/docker.sock" in log.content_string
 
 
-def test_daemon_json_holds_the_role_defaults(host: Any) -> None:
+def test_daemon_json_holds_the_role_defaults_and_the_side_effects_log_opts(host: Any) -> None:
     daemon = host.file("/etc/docker/daemon.json")
     assert daemon.mode == 0o644
     assert json.loads(daemon.content_string) == {
         "default-ipc-mode": "private",
         "exec-opts": ["native.cgroupdriver=cgroupfs"],
         "log-driver": "json-file",
-        "log-opts": {"max-file": "3", "max-size": "10m"},
+        "log-opts": {"max-file": "5", "max-size": "10m"},
     }
+
+
+def test_dockerd_runs_with_the_side_effects_log_opts(host: Any) -> None:
+    config = json.loads(docker_ok(host, "info", "--format", "{{json .}}"))
+    assert config["LoggingDriver"] == "json-file"
+    probe = docker_ok(host, "create", "podlab/busybox:1", "true").strip()
+    try:
+        log_config = json.loads(docker_ok(host, "inspect", "--format", "{{json .HostConfig.LogConfig}}", probe))
+    finally:
+        docker_ok(host, "rm", probe)
+    assert log_config == {"Type": "json-file", "Config": {"max-file": "5", "max-size": "10m"}}
 
 
 def test_system_python_imports_debians_docker_sdk(host: Any) -> None:
