@@ -740,6 +740,8 @@ class Applier:
     def _systemctl(self, action: Action, backend: Backend) -> None:
         if not self.systemctl:
             raise CgroupError("the systemd driver needs systemctl, which is not on PATH")
+        if action.value == "stop":  # systemd stops what is in the slice: say what that was
+            self.stopped += [{"pid": pid, "comm": comm} for pid, comm in populated_pids(backend.all_dirs()).items()]
         argv = [self.systemctl, action.value] + ([action.target] if action.target else [])
         rc, out, err = self.run(argv)
         if rc != 0:

@@ -134,8 +134,8 @@ def cpu_limit(host: Any, directory: str) -> float | None:
 
 
 def pod_cgroup_names(pod: str) -> tuple[str, str]:
-    """The pod cgroup's last path segment: pod-NAME on cgroupfs, pod-NAME.slice on systemd."""
-    return f"pod-{pod}", f"pod-{pod}.slice"
+    """The pod cgroup's last path segment: pod-NAME on cgroupfs, pod\\x2dNAME.slice on systemd ('-' escaped, as systemd-escape does)."""
+    return f"pod-{pod}", f"pod\\x2d{pod}.slice"
 
 
 @pytest.fixture(scope="module")
