@@ -19,6 +19,7 @@ apt_packages=(
   util-linux           # lsns, nsenter
   shellcheck           # ansible-test sanity
   qemu-system-x86 qemu-utils e2fsprogs openssh-client  # the cgroup v2 + systemd VM tier (tests/vm)
+  chromium             # the pod picture's screenshot test (tests/integration/targets/report)
   rsync git make
 )
 missing=()
