@@ -32,9 +32,26 @@ def ns_inodes(host: Any, container: str) -> dict[str, str]:
     return {ns: host.check_output("readlink /proc/%s/ns/%s", pid, ns) for ns in NAMESPACES}
 
 
-def test_systemd_is_not_pid_1_so_the_supervised_path_ran(host: Any) -> None:
-    assert not host.file("/run/systemd/system").exists
-    assert host.file("/proc/1/comm").content_string.strip() != "systemd"
+def has_systemd(host: Any) -> bool:
+    """systemd's own test: /run/systemd/system exists only when it is PID 1."""
+    return bool(host.file("/run/systemd/system").is_directory)
+
+
+def test_platform_runs_the_service_manager_it_claims(host: Any) -> None:
+    comm = host.file("/proc/1/comm").content_string.strip()
+    assert (comm == "systemd") == has_systemd(host), f"PID 1 is {comm}"
+    assert host.backend.get_hostname().endswith("-systemd") == has_systemd(host)
+
+
+def test_docker_service_is_enabled_and_runs_the_daemon_under_systemd(host: Any) -> None:
+    if not has_systemd(host):
+        pytest.skip("no systemd: the supervised path")
+    service = host.service("docker")
+    assert service.is_enabled
+    assert service.is_running
+    main_pid = host.check_output("systemctl show --property MainPID --value docker.service")
+    assert main_pid == host.file("/run/docker.pid").content_string.strip()
+    assert not host.file("/var/log/dockerd.log").exists, "the role started a dockerd of its own beside docker.service"
 
 
 def test_dockerd_answers_with_cgroupfs_on_cgroup_v1(host: Any) -> None:
@@ -44,7 +61,9 @@ def test_dockerd_answers_with_cgroupfs_on_cgroup_v1(host: Any) -> None:
     assert info["ServerVersion"].startswith("20.10"), info["ServerVersion"]
 
 
-def test_dockerd_runs_from_its_pid_file_with_its_log(host: Any) -> None:
+def test_supervised_dockerd_runs_from_its_pid_file_with_its_log(host: Any) -> None:
+    if has_systemd(host):
+        pytest.skip("systemd: docker.service")
     pid = host.file("/run/docker.pid").content_string.strip()
     assert host.file(f"/proc/{pid}/comm").content_string.strip() == "dockerd"
     cmdline = host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
