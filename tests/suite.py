@@ -161,6 +161,9 @@ def main() -> int:
 
     suite.run("galaxy-build-install-doc", ["bash", "tests/galaxy-build.sh", VENV["2.19"].name])
 
+    # The offline images every later step runs on (molecule/docker_host needs podlab/debian too).
+    suite.run("images", [bin_("2.19", "ansible-playbook"), "playbooks/images.yml"])
+
     for tier in tiers:
         junit = OUT / f"integration-{tier}.xml"
         suite.run(f"integration-{tier}", [bin_(tier, "python"), "tests/integration/run.py", "--python", MANAGED_PYTHON[tier],
