@@ -14,40 +14,45 @@ matter are the ratios within one run. See docs/bench.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import json
 import os
-import platform
 import pstats
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / ".collections"))
+import docker
+from _common import (  # first: it puts the checkout's .collections on sys.path for ansible_collections below
+    MEMBER_COMMAND,
+    MEMBER_IMAGE,
+    PAUSE_IMAGE,
+    ROOT,
+    ApiCall,
+    EngineFailed,
+    Sweeper,
+    cgroup_hierarchies,
+    host_facts,
+    min_median_max,
+    preflight,
+    print_trace,
+    rmdir_everywhere,
+    rotated,
+    stand_in,
+    timed,
+    traced_api_calls,
+    write_results,
+)
 
-# pylint: disable=wrong-import-position
-import docker  # noqa: E402
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC
 
-from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager  # noqa: E402
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC  # noqa: E402
-
-# pylint: enable=wrong-import-position
-
-PAUSE_IMAGE = "podlab/pause:1"
-MEMBER_IMAGE = "podlab/busybox:1"
-MEMBER_COMMAND = ["sleep", "infinity"]
-RESULTS = ROOT / "bench" / "results"
 PREFIX = f"podbench{os.getpid()}"
 
 
@@ -75,25 +80,6 @@ class Pod:
     def cgroup(self) -> str:
         """The cgroup parent the CLI and SDK recipes use (the engine names its own: pod-NAME)."""
         return f"/{self.name}"
-
-
-def cgroup_hierarchies() -> list[Path]:
-    """Every mounted cgroup hierarchy (v1 controllers, name=systemd, unified): runc creates a parent in all of them."""
-    seen: list[Path] = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        left, sep, right = line.partition(" - ")
-        if sep and right.split()[0] in ("cgroup", "cgroup2"):
-            mount = Path(left.split()[4])
-            if mount not in seen:
-                seen.append(mount)
-    return seen
-
-
-def rmdir_everywhere(relpath: str, hierarchies: list[Path]) -> None:
-    """What the recipes do after docker rm: runc never removes the parent it made."""
-    for hierarchy in hierarchies:
-        with contextlib.suppress(FileNotFoundError):
-            os.rmdir(hierarchy / relpath.lstrip("/"))
 
 
 # ---------------------------------------------------------------------------
@@ -163,39 +149,6 @@ class SdkMethod(Method):
         rmdir_everywhere(pod.cgroup, self.hierarchies)
 
 
-class EngineFailed(Exception):
-    """fail_json was called: the engine gave up with this message."""
-
-
-class StandInModule:
-    """The few AnsibleModule members DockerPodManager uses, without a module process."""
-
-    check_mode = False
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params = params
-
-    def fail_json(self, msg: str, **kwargs: Any) -> None:
-        warnings = kwargs.get("warnings")
-        raise EngineFailed(f"{msg} (warnings: {warnings})" if warnings else msg)
-
-    @staticmethod
-    def run_command(args: list[str], check_rc: bool = False, **kwargs: Any) -> tuple[int, str, str]:
-        proc = subprocess.run(args, capture_output=True, text=True, check=check_rc)
-        return proc.returncode, proc.stdout, proc.stderr
-
-    @staticmethod
-    def get_bin_path(name: str, required: bool = False, opt_dirs: list[str] | None = None) -> str | None:
-        found = shutil.which(name)
-        if required and not found:
-            raise EngineFailed(f"{name} is not on PATH")
-        return found
-
-    @staticmethod
-    def atomic_move(src: str, dest: str, **kwargs: Any) -> None:
-        os.replace(src, dest)
-
-
 def pod_params(pod: Pod, state: str) -> dict[str, Any]:
     """The docker_pod task for this pod, as a user would write it."""
     return {
@@ -209,14 +162,6 @@ def pod_params(pod: Pod, state: str) -> dict[str, Any]:
     }
 
 
-def validated(params: dict[str, Any]) -> dict[str, Any]:
-    """Validate and fill defaults as AnsibleModule does, with Ansible's own validator."""
-    result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(params)
-    if result.error_messages:
-        raise EngineFailed("; ".join(result.error_messages))
-    return result.validated_parameters
-
-
 class EngineMethod(Method):
     """docker_pod's engine in this process: validation, DockerPodManager.run(), a fresh Docker client per run as in the module."""
 
@@ -226,7 +171,7 @@ class EngineMethod(Method):
         self.profile: cProfile.Profile | None = None
 
     def _run(self, pod: Pod, state: str) -> dict[str, Any]:
-        module = StandInModule(validated(pod_params(pod, state)))
+        module = stand_in(ARGUMENT_SPEC, pod_params(pod, state))
         if self.profile is None:
             return DockerPodManager(module).run()
         return self.profile.runcall(DockerPodManager(module).run)
@@ -276,12 +221,6 @@ class Samples:
     cycle: list[float] = field(default_factory=list)
 
 
-def timed(step: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    step()
-    return (time.perf_counter() - start) * 1000
-
-
 def one_cycle(method: Method, pod: Pod, samples: Samples, sweep: Callable[[Pod], None]) -> None:
     """Create and tear down one pod; on any failure remove what is left before raising."""
     try:
@@ -293,12 +232,6 @@ def one_cycle(method: Method, pod: Pod, samples: Samples, sweep: Callable[[Pod],
     samples.create.append(created)
     samples.teardown.append(removed)
     samples.cycle.append(created + removed)
-
-
-def rotated(methods: list[Method], iteration: int) -> list[Method]:
-    """Round-robin with a rotating start, so no method always runs first (or right after another)."""
-    shift = iteration % len(methods)
-    return methods[shift:] + methods[:shift]
 
 
 def run_all(methods: list[Method], n: int, pod_of: Callable[[Method, int], Pod], sweep: Callable[[Pod], None]) -> dict[str, Samples]:
@@ -315,42 +248,6 @@ def run_all(methods: list[Method], n: int, pod_of: Callable[[Method, int], Pod],
 # Tracing the engine's Docker API calls (--trace)
 
 
-@dataclass
-class ApiCall:
-    thread: str
-    method: str
-    path: str
-    start: float
-    ms: float
-
-
-@contextlib.contextmanager
-def traced_api_calls(calls: list[ApiCall]) -> Iterator[None]:
-    """Record every HTTP request any docker.APIClient sends while the block runs."""
-    original = docker.APIClient.send
-
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return original(self, request, **kwargs)
-        finally:
-            path = request.path_url.split("?", 1)[0]
-            calls.append(ApiCall(threading.current_thread().name, request.method, path, start, (time.perf_counter() - start) * 1000))
-
-    docker.APIClient.send = send  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        docker.APIClient.send = original  # type: ignore[method-assign]
-
-
-def print_trace(title: str, calls: list[ApiCall], total_ms: float) -> None:
-    print(f"\n{title}: {len(calls)} Docker API calls, {sum(c.ms for c in calls):.0f} ms summed over threads, {total_ms:.0f} ms wall")
-    origin = calls[0].start if calls else 0.0
-    for call in calls:
-        print(f"  +{(call.start - origin) * 1000:6.1f} ms {call.ms:6.1f} ms  {call.thread[:18]:<18} {call.method:<6} {call.path}")
-
-
 def trace_cycle(method: Method, pod: Pod, sweep: Callable[[Pod], None]) -> None:
     """One extra cycle, outside the measurement, with every Docker API call of this process listed in order."""
     try:
@@ -364,47 +261,11 @@ def trace_cycle(method: Method, pod: Pod, sweep: Callable[[Pod], None]) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Leftovers
-
-
-class Sweeper:
-    """Removes, and finds, what this run made: containers named PREFIX* and cgroups named *PREFIX* in every hierarchy."""
-
-    def __init__(self, hierarchies: list[Path]) -> None:
-        self.hierarchies = hierarchies
-        self.api = docker.APIClient(version="auto")
-
-    def containers(self) -> list[str]:
-        found = self.api.containers(all=True, filters={"name": PREFIX})
-        return sorted(n.lstrip("/") for c in found for n in c["Names"] if PREFIX in n)
-
-    def cgroups(self) -> list[Path]:
-        return sorted(p for h in self.hierarchies for p in h.glob(f"*{PREFIX}*") if p.is_dir())
-
-    def sweep(self, pod: Pod | None = None) -> None:
-        """Remove every container and cgroup of this run (all of them when pod is None)."""
-        for name in self.containers():
-            if pod is None or name.startswith(f"{pod.name}_"):
-                with contextlib.suppress(docker.errors.NotFound):
-                    self.api.remove_container(name, force=True)
-        for path in self.cgroups():
-            if pod is None or path.name in (pod.name, f"pod-{pod.name}"):
-                with contextlib.suppress(FileNotFoundError, OSError):
-                    os.rmdir(path)
-
-    def report(self) -> list[str]:
-        return self.containers() + [str(p) for p in self.cgroups()]
-
-
-# ---------------------------------------------------------------------------
 # Report
 
 
 def summary(samples: Samples) -> dict[str, dict[str, float]]:
-    return {
-        step: {"min": round(min(values), 1), "median": round(statistics.median(values), 1), "max": round(max(values), 1)}
-        for step, values in (("create", samples.create), ("teardown", samples.teardown), ("cycle", samples.cycle))
-    }
+    return {step: min_median_max(values) for step, values in (("create", samples.create), ("teardown", samples.teardown), ("cycle", samples.cycle))}
 
 
 def ratios(stats: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
@@ -454,21 +315,6 @@ def target_met(stats: dict[str, dict[str, dict[str, float]]]) -> bool | None:
     return stats["engine"]["create"]["median"] < stats["sdk"]["create"]["median"]
 
 
-def host_facts() -> dict[str, Any]:
-    api = docker.APIClient(version="auto")
-    version = api.version()
-    return {
-        "cpus": os.cpu_count(),
-        "loadavg": os.getloadavg(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "docker_server": version.get("Version"),
-        "docker_api": version.get("ApiVersion"),
-        "docker_sdk": docker.__version__,
-        "cgroup_driver": api.info().get("CgroupDriver"),
-    }
-
-
 @dataclass
 class Outcome:
     """Everything one run measured, for the table and the JSON file."""
@@ -484,18 +330,14 @@ class Outcome:
         return {m.key: summary(self.samples[m.key]) for m in self.methods}
 
 
-def write_results(run: Outcome) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"pod_create-{time.strftime('%Y%m%dT%H%M%S')}.json"
+def save(run: Outcome) -> Path:
     stats, args = run.stats, run.args
-    data = {
-        "benchmark": "pod_create", "n": args.n, "members": args.members, "member_memory": args.memory,
+    return write_results("pod_create", {
+        "n": args.n, "members": args.members, "member_memory": args.memory,
         "host": {**run.facts, "loadavg_after": os.getloadavg()},
         "methods": {m.key: {"label": m.label, **stats[m.key], "samples_ms": run.samples[m.key].__dict__} for m in run.methods},
         "ratios": ratios(stats), "paired": paired(run.samples), "target_create_faster_than_sdk": target_met(stats), "leftovers": run.left,
-    }
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
+    })
 
 
 def print_profile(profile: cProfile.Profile, lines: int) -> None:
@@ -528,15 +370,6 @@ def make_methods(keys: list[str], hierarchies: list[Path]) -> list[Method]:
     return [known[k]() for k in keys]
 
 
-def preflight() -> None:
-    api = docker.APIClient(version="auto")
-    for image in (PAUSE_IMAGE, MEMBER_IMAGE):
-        try:
-            api.inspect_image(image)
-        except docker.errors.NotFound:
-            raise SystemExit(f"image {image} is missing; build it with: ansible-playbook playbooks/images.yml") from None
-
-
 def report(run: Outcome) -> None:
     stats = run.stats
     print_table(run.methods, stats)
@@ -552,7 +385,7 @@ def report(run: Outcome) -> None:
         verdict = "MET" if met else "NOT MET"
         print(f"target: engine create faster than the sequential SDK floor: {verdict} "
               f"({stats['engine']['create']['median']:.0f} ms vs {stats['sdk']['create']['median']:.0f} ms)")
-    print(f"results: {write_results(run)}")
+    print(f"results: {save(run)}")
 
 
 def traced(methods: list[Method], engine: EngineMethod | None, pod_of: Callable[[str], Pod], sweep: Callable[[Pod], None]) -> None:
@@ -572,7 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = next((m for m in methods if isinstance(m, EngineMethod)), None)
     if engine and args.profile:
         engine.profile = cProfile.Profile()
-    sweeper = Sweeper(hierarchies)
+    sweeper = Sweeper(PREFIX, hierarchies)
+
+    def sweep(pod: Pod) -> None:
+        sweeper.sweep(pod.name)
+
     facts = host_facts()
     print(f"pod_create: n={args.n}, {args.members} members of {args.memory}, methods {[m.key for m in methods]}, "
           f"{facts['cpus']} CPUs, load {facts['loadavg'][0]:.2f}; names {PREFIX}-*")
@@ -581,9 +418,9 @@ def main(argv: list[str] | None = None) -> int:
         return Pod(f"{PREFIX}-{method.key}-{iteration}", args.members, args.memory)
 
     try:
-        samples = run_all(methods, args.n, pod_of, sweeper.sweep)
+        samples = run_all(methods, args.n, pod_of, sweep)
         if args.trace:
-            traced(methods, engine, lambda key: Pod(f"{PREFIX}-trace-{key}", args.members, args.memory), sweeper.sweep)
+            traced(methods, engine, lambda key: Pod(f"{PREFIX}-trace-{key}", args.members, args.memory), sweep)
     finally:
         sweeper.sweep()
         left = sweeper.report()

@@ -1,0 +1,244 @@
+# Copyright: podlab.playground contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the benchmarks under bench/ share: the local images, a stand-in for AnsibleModule that lets
+a module's manager run in the benchmark's own process, interleaving and timing, a Docker API call
+tracer, the host's facts, the results directory, and a sweeper for what a run leaves behind.
+
+Not a benchmark itself; bench/pod_create.py and bench/ns_facts.py import it (run them from the
+repository root, see docs/bench.md). Importing it puts the checkout's .collections on sys.path, so
+that `ansible_collections.podlab.playground` resolves to this checkout.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+if str(ROOT / ".collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".collections"))
+
+# pylint: disable=wrong-import-position
+import docker  # noqa: E402
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+
+# pylint: enable=wrong-import-position
+
+PAUSE_IMAGE = "podlab/pause:1"
+MEMBER_IMAGE = "podlab/busybox:1"
+MEMBER_COMMAND = ["sleep", "infinity"]
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------
+# A module's manager in this process
+
+
+class EngineFailed(Exception):
+    """fail_json was called: the engine gave up with this message."""
+
+
+class StandInModule:
+    """The few AnsibleModule members the managers use (DockerPodManager, NsFactsManager), without a module process."""
+
+    check_mode = False
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def fail_json(self, msg: str, **kwargs: Any) -> None:
+        warnings = kwargs.get("warnings")
+        raise EngineFailed(f"{msg} (warnings: {warnings})" if warnings else msg)
+
+    @staticmethod
+    def run_command(args: list[str], check_rc: bool = False, **kwargs: Any) -> tuple[int, str, str]:
+        proc = subprocess.run(args, capture_output=True, text=True, check=check_rc)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    @staticmethod
+    def get_bin_path(name: str, required: bool = False, opt_dirs: list[str] | None = None) -> str | None:
+        found = shutil.which(name)
+        if required and not found:
+            raise EngineFailed(f"{name} is not on PATH")
+        return found
+
+    @staticmethod
+    def atomic_move(src: str, dest: str, **kwargs: Any) -> None:
+        os.replace(src, dest)
+
+
+def validated(spec: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Validate and fill defaults as AnsibleModule does, with Ansible's own validator."""
+    result = ArgumentSpecValidator(spec).validate(params)
+    if result.error_messages:
+        raise EngineFailed("; ".join(result.error_messages))
+    return result.validated_parameters
+
+
+def stand_in(spec: dict[str, Any], params: dict[str, Any]) -> StandInModule:
+    """A stand-in module whose params are what AnsibleModule would hand the manager for this task."""
+    return StandInModule(validated(spec, params))
+
+
+# ---------------------------------------------------------------------------
+# Timing and interleaving
+
+
+def timed(step: Callable[[], Any]) -> float:
+    """Wall milliseconds of one call."""
+    start = time.perf_counter()
+    step()
+    return (time.perf_counter() - start) * 1000
+
+
+def rotated(items: Sequence[T], iteration: int) -> list[T]:
+    """Round-robin with a rotating start, so no method always runs first (or right after another)."""
+    shift = iteration % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+def min_median_max(values: Sequence[float]) -> dict[str, float]:
+    return {"min": round(min(values), 1), "median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+
+
+# ---------------------------------------------------------------------------
+# Tracing Docker API calls
+
+
+@dataclass
+class ApiCall:
+    thread: str
+    method: str
+    path: str
+    start: float
+    ms: float
+
+
+@contextlib.contextmanager
+def traced_api_calls(calls: list[ApiCall]) -> Iterator[None]:
+    """Record every HTTP request any docker.APIClient sends while the block runs."""
+    original = docker.APIClient.send
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self, request, **kwargs)
+        finally:
+            path = request.path_url.split("?", 1)[0]
+            calls.append(ApiCall(threading.current_thread().name, request.method, path, start, (time.perf_counter() - start) * 1000))
+
+    docker.APIClient.send = send  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        docker.APIClient.send = original  # type: ignore[method-assign]
+
+
+def print_trace(title: str, calls: list[ApiCall], total_ms: float) -> None:
+    print(f"\n{title}: {len(calls)} Docker API calls, {sum(c.ms for c in calls):.0f} ms summed over threads, {total_ms:.0f} ms wall")
+    origin = calls[0].start if calls else 0.0
+    for call in calls:
+        print(f"  +{(call.start - origin) * 1000:6.1f} ms {call.ms:6.1f} ms  {call.thread[:18]:<18} {call.method:<6} {call.path}")
+
+
+# ---------------------------------------------------------------------------
+# The host
+
+
+def cgroup_hierarchies() -> list[Path]:
+    """Every mounted cgroup hierarchy (v1 controllers, name=systemd, unified): runc creates a parent in all of them."""
+    seen: list[Path] = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, sep, right = line.partition(" - ")
+        if sep and right.split()[0] in ("cgroup", "cgroup2"):
+            mount = Path(left.split()[4])
+            if mount not in seen:
+                seen.append(mount)
+    return seen
+
+
+def rmdir_everywhere(relpath: str, hierarchies: list[Path]) -> None:
+    """What the recipes do after docker rm: runc never removes the parent it made."""
+    for hierarchy in hierarchies:
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(hierarchy / relpath.lstrip("/"))
+
+
+def host_facts() -> dict[str, Any]:
+    api = docker.APIClient(version="auto")
+    version = api.version()
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "docker_server": version.get("Version"),
+        "docker_api": version.get("ApiVersion"),
+        "docker_sdk": docker.__version__,
+        "cgroup_driver": api.info().get("CgroupDriver"),
+    }
+
+
+def preflight(images: Sequence[str] = (PAUSE_IMAGE, MEMBER_IMAGE)) -> None:
+    """The benchmarks use local images only (pull: never); say how to build them if one is missing."""
+    api = docker.APIClient(version="auto")
+    for image in images:
+        try:
+            api.inspect_image(image)
+        except docker.errors.NotFound:
+            raise SystemExit(f"image {image} is missing; build it with: ansible-playbook playbooks/images.yml") from None
+
+
+def write_results(benchmark: str, data: dict[str, Any]) -> Path:
+    """bench/results/<benchmark>-<time>.json (git-ignored)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{benchmark}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps({"benchmark": benchmark, **data}, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Leftovers
+
+
+class Sweeper:
+    """Removes, and finds, what one run made: containers named PREFIX* and cgroups named *PREFIX* in every hierarchy."""
+
+    def __init__(self, prefix: str, hierarchies: list[Path]) -> None:
+        self.prefix = prefix
+        self.hierarchies = hierarchies
+        self.api = docker.APIClient(version="auto")
+
+    def containers(self) -> list[str]:
+        found = self.api.containers(all=True, filters={"name": self.prefix})
+        return sorted(n.lstrip("/") for c in found for n in c["Names"] if self.prefix in n)
+
+    def cgroups(self) -> list[Path]:
+        return sorted(p for h in self.hierarchies for p in h.glob(f"*{self.prefix}*") if p.is_dir())
+
+    def sweep(self, pod: str | None = None) -> None:
+        """Remove every container and cgroup of this run, or only those of the pod named `pod`."""
+        for name in self.containers():
+            if pod is None or name.startswith(f"{pod}_"):
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.api.remove_container(name, force=True)
+        for path in self.cgroups():
+            if pod is None or path.name in (pod, f"pod-{pod}"):
+                with contextlib.suppress(FileNotFoundError, OSError):
+                    os.rmdir(path)
+
+    def report(self) -> list[str]:
+        return self.containers() + [str(p) for p in self.cgroups()]
