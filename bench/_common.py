@@ -35,6 +35,8 @@ if str(ROOT / ".collections") not in sys.path:
 import docker  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
+from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine  # noqa: E402
+
 # pylint: enable=wrong-import-position
 
 PAUSE_IMAGE = "podlab/pause:1"
@@ -58,10 +60,13 @@ class StandInModule:
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
+        self.warnings: list[str] = []
+
+    def warn(self, warning: str) -> None:
+        self.warnings.append(warning)
 
     def fail_json(self, msg: str, **kwargs: Any) -> None:
-        warnings = kwargs.get("warnings")
-        raise EngineFailed(f"{msg} (warnings: {warnings})" if warnings else msg)
+        raise EngineFailed(f"{msg} (warnings: {self.warnings})" if self.warnings else msg)
 
     @staticmethod
     def run_command(args: list[str], check_rc: bool = False, **kwargs: Any) -> tuple[int, str, str]:
@@ -145,6 +150,25 @@ def traced_api_calls(calls: list[ApiCall]) -> Iterator[None]:
         yield
     finally:
         docker.APIClient.send = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def traced_engine_calls(calls: list[ApiCall]) -> Iterator[None]:
+    """Record every GET the collection's own kept-alive reader (LocalEngine) sends while the block runs."""
+    original = LocalEngine.get
+
+    def get(self: Any, path: str) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self, path)
+        finally:
+            calls.append(ApiCall(threading.current_thread().name, "GET", path.split("?", 1)[0], start, (time.perf_counter() - start) * 1000))
+
+    LocalEngine.get = get  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LocalEngine.get = original  # type: ignore[method-assign]
 
 
 def print_trace(title: str, calls: list[ApiCall], total_ms: float) -> None:

@@ -60,10 +60,12 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     stand_in,
     timed,
     traced_api_calls,
+    traced_engine_calls,
     write_results,
 )
 
 from ansible_collections.podlab.playground.plugins.module_utils import _namespaces, _ns_facts
+from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import ARGUMENT_SPEC as FACTS_SPEC
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import NsFactsManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
@@ -154,33 +156,10 @@ def facts_engine(params: dict[str, Any]) -> dict[str, Any]:
     return NsFactsManager(stand_in(FACTS_SPEC, params)).run()
 
 
-def hostname_by_thread(pid: int | str, proc: str = "/proc") -> str | None:
-    """A drop-in for _namespaces.hostname_in without the fork: a throwaway thread enters the UTS namespace (setns is per
-    thread for UTS) and reads uname(); the namespace goes with the thread. Only this benchmark's what-if uses it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    found: list[str] = []
-
-    def visit() -> None:
-        try:
-            fd = os.open(f"{proc}/{pid}/ns/uts", os.O_RDONLY)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            return
-        try:
-            if libc.setns(fd, CLONE_NEWUTS) == 0:
-                found.append(os.uname().nodename)
-        finally:
-            os.close(fd)
-
-    worker = threading.Thread(target=visit, name="uts-visitor")
-    worker.start()
-    worker.join()
-    return found[0] if found else None
-
-
-def facts_engine_threaded(params: dict[str, Any]) -> dict[str, Any]:
-    """What-if: the same engine with hostname_in replaced by hostname_by_thread (patched here, the module is untouched)."""
-    with patched(_namespaces, "hostname_in", lambda _original: hostname_by_thread):
-        return facts_engine(params)
+def facts_engine_sdk(params: dict[str, Any]) -> dict[str, Any]:
+    """The same engine with its Docker reads through the SDK (what docker_host http+unix:// does): the cost of the SDK's
+    new connection per request against the engine's one kept-alive connection, in the same run."""
+    return facts_engine({**params, "docker_host": "http+unix:///var/run/docker.sock"})
 
 
 def run_lsns(lsns: str, attempts: int = 3) -> bytes:
@@ -222,7 +201,7 @@ def make_methods(keys: list[str], fleet: Fleet, args_file: Path) -> list[Method]
         "lsns": ("lsns -J (whole host)", lambda: run_lsns(lsns)),
         "pods": (f"engine, pods=[{fleet.k} pods]", lambda: facts_engine({"pods": fleet.pods})),
         "containers": (f"engine, containers=[{fleet.size} names]", lambda: facts_engine({"containers": fleet.containers()})),
-        "whatif": ("what-if: engine, pods=, hostnames by a thread, not a fork", lambda: facts_engine_threaded({"pods": fleet.pods})),
+        "sdk": ("engine, pods=, Docker reads through the SDK (docker_host http+unix://)", lambda: facts_engine_sdk({"pods": fleet.pods})),
         "module": ("module, fresh python3 process, pods=", lambda: module_process(args_file)),
         "ansible": ("module via ansible (ad hoc), pods=", lambda: ansible_ad_hoc(fleet.pods)),
     }
@@ -343,10 +322,11 @@ def breakdown(run: Callable[[], Any], rounds: int) -> tuple[Breakdown, Counter]:
     into = Breakdown()
     calls: list[ApiCall] = []
     with contextlib.ExitStack() as stack:
-        stack.enter_context(patched(_namespaces, "hostname_in", timing(into, "hostname")))
+        stack.enter_context(patched(_ns_facts, "hostnames", timing(into, "hostname")))
         stack.enter_context(patched(_ns_facts, "snapshot", timing(into, "snapshot")))
         stack.enter_context(patched(_ns_facts, "read_limits", timing(into, "cgroup limits")))
         stack.enter_context(traced_api_calls(calls))
+        stack.enter_context(traced_engine_calls(calls))
         for _round in range(rounds):
             into.total += timed(run)
             into.runs += 1
@@ -360,13 +340,13 @@ def print_breakdown(b: Breakdown, kinds: Counter, size: int, how: str) -> dict[s
     counts = Counter({k: v / b.runs for k, v in b.counts.items()})
     total = b.total / b.runs
     rows = [
-        ("hostname: fork + setns(CLONE_NEWUTS) per distinct UTS namespace", per["hostname"], counts["hostname"]),
-        ("/proc reads: ns links, status, cgroup, task/ (snapshot minus hostname)", per["snapshot"] - per["hostname"], counts["snapshot"]),
-        ("Docker API round trips (requests + dockerd)", per["docker api"], counts["docker api"]),
+        ("hostnames: one thread enters every distinct UTS namespace", per["hostname"], counts["hostname"]),
+        ("/proc reads: ns links, status, cgroup, task/ (snapshots)", per["snapshot"], counts["snapshot"]),
+        ("Docker API round trips (one kept-alive connection + dockerd)", per["docker api"], counts["docker api"]),
         ("cgroup limit files (read_limits)", per["cgroup limits"], counts["cgroup limits"]),
     ]
     rest = total - sum(r[1] for r in rows)
-    rows.append(("the rest: Python (client setup, JSON decoding, facts assembly)", rest, 0))
+    rows.append(("the rest: Python (JSON decoding, facts assembly)", rest, 0))
     print(f"\nWhere the engine's time goes, {how} for {size} containers, mean of {b.runs} runs: {total:.1f} ms wall per run")
     print("\n| part | ms per run | share | calls per run |\n|---|---|---|---|")
     for label, ms, count in rows:
@@ -402,8 +382,32 @@ def uts_pids(fleet: Fleet) -> list[int]:
 
 
 def hostnames_fork_each(pids: list[int]) -> list[str | None]:
-    """What the engine does: one fork per UTS namespace (_namespaces.hostname_in)."""
-    return [_namespaces.hostname_in(pid) for pid in pids]
+    """The engine's way until 2026-11-28: one forked child per UTS namespace enters it and writes the name back."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    names: list[str | None] = []
+    for pid in pids:
+        fd = os.open(f"/proc/{pid}/ns/uts", os.O_RDONLY)
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                os.close(read_end)
+                os.write(write_end, (socket.gethostname() if libc.setns(fd, CLONE_NEWUTS) == 0 else "").encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        os.close(fd)
+        with os.fdopen(read_end, "rb") as handle:
+            names.append(handle.read().decode(errors="replace") or None)
+        os.waitpid(child, 0)
+    return names
+
+
+def hostnames_engine(pids: list[int]) -> list[str | None]:
+    """What the engine does now: _namespaces.hostnames, one throwaway thread for all namespaces."""
+    by_uts = {os.stat(f"/proc/{pid}/ns/uts").st_ino: pid for pid in pids}
+    names = _namespaces.hostnames(by_uts)
+    return [names[inode] for inode in by_uts]
 
 
 def hostnames_one_thread(pids: list[int]) -> list[str | None]:
@@ -450,7 +454,8 @@ def hostnames_one_fork(pids: list[int]) -> list[str | None]:
 def hostname_probe(fleet: Fleet, n: int) -> dict[str, Any]:
     pids = uts_pids(fleet)
     ways = [
-        Method("fork-each", "fork + setns per namespace (the engine's way)", lambda: hostnames_fork_each(pids)),
+        Method("engine", "the engine: _namespaces.hostnames, one thread, setns per namespace", lambda: hostnames_engine(pids)),
+        Method("fork-each", "fork + setns per namespace (the engine's way before)", lambda: hostnames_fork_each(pids)),
         Method("one-thread", "one throwaway thread, setns per namespace", lambda: hostnames_one_thread(pids)),
         Method("one-fork", "one fork, setns per namespace in the child", lambda: hostnames_one_fork(pids)),
     ]
@@ -496,15 +501,25 @@ def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
     def one_list_bare() -> int:
         return len([bare.inspect_container(i) for i in one_list()])
 
+    def keepalive() -> int:
+        engine = LocalEngine("unix:///var/run/docker.sock")
+        try:
+            wanted = set(fleet.pods)
+            ids = [c["Id"] for c in engine.containers_with_label("podlab.pod") if c["Labels"].get("podlab.pod") in wanted]
+            return len([engine.inspect(i) for i in ids])
+        finally:
+            engine.close()
+
     def one_list_pooled() -> int:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return len(list(pool.map(api.inspect_container, one_list())))
 
     ways = [
-        Method("per-pod", f"{fleet.k} label-filtered lists + {fleet.size} inspects, sequential (the engine's calls)", per_pod_lists),
+        Method("per-pod", f"SDK: {fleet.k} label-filtered lists + {fleet.size} inspects, sequential (the engine's calls before)", per_pod_lists),
         Method("one-seq", f"1 list (label key podlab.pod) + {fleet.size} inspects, sequential", one_list_sequential),
         Method("one-bare", f"1 list + {fleet.size} inspects, sequential, client.trust_env = False", one_list_bare),
         Method("one-pool", f"1 list + {fleet.size} inspects, 8 threads", one_list_pooled),
+        Method("keepalive", f"1 list + {fleet.size} inspects over one kept-alive connection (the engine: LocalEngine)", keepalive),
         Method("list-only", "1 list, no inspect", lambda: len(one_list())),
     ]
     counts = {w.key: w.run() for w in ways}
@@ -546,7 +561,7 @@ def report_main(methods: list[Method], fleet: Fleet) -> dict[str, Any]:
               f"{pair['median_ratio']:.2f} | {pair['faster']}/{pair['of']} |")
     verdicts = {}
     by_key = {m.key: m for m in methods}
-    for key in ("pods", "containers", "whatif"):
+    for key in ("pods", "containers", "sdk"):
         if key in ratios:
             verdicts[key] = ratios[key]["median_ratio"] <= WELL_UNDER
             print(f"'well under lsns -J' (paired median ratio <= {WELL_UNDER}) for {by_key[key].label}: "
@@ -554,23 +569,33 @@ def report_main(methods: list[Method], fleet: Fleet) -> dict[str, Any]:
     return {"stats": stats, "ratios_to_lsns": ratios, "well_under_lsns": verdicts}
 
 
-def linearity(fleet: Fleet, ks: list[int], n: int) -> dict[str, Any]:
-    """The engine (pods= and containers=) for the first k pods, interleaved; ms per container and a straight-line fit."""
-    methods = []
+def linearity(fleet: Fleet, ks: list[int], n: int, lsns: Callable[[], Any]) -> dict[str, Any]:
+    """The engine (pods= and containers=) for the first k pods, interleaved with lsns -J; ms per container, a straight-line
+    fit, and for each size the paired ratio to lsns -J (so the size up to which "well under" holds is seen)."""
+    methods = [Method("lsns", "lsns -J", lsns)]
     for k in ks:
         sub = fleet.first(k)
         methods.append(Method(f"pods{k}", f"pods=, {k} pods", lambda sub=sub: facts_engine({"pods": sub.pods})))
         methods.append(Method(f"cont{k}", f"containers=, {k} pods", lambda sub=sub: facts_engine({"containers": sub.containers()})))
     interleave(methods, n, "linearity")
-    print(f"\nLinearity, N={n} interleaved rounds:\n\n| pods | containers | pods= median ms | per container | containers= median ms | per container |")
-    print("|---|---|---|---|---|---|")
-    out: dict[str, Any] = {"rows": {}}
+    by_key = {m.key: m for m in methods}
+    print(f"\nLinearity, N={n} interleaved rounds (lsns -J median {statistics.median(by_key['lsns'].samples):.1f} ms):\n")
+    print("| pods | containers | pods= median ms | per container | pods= / lsns -J (paired) | "
+          "containers= median ms | per container | containers= / lsns -J (paired) |")
+    print("|---|---|---|---|---|---|---|---|")
+    out: dict[str, Any] = {"rows": {}, "lsns_samples_ms": by_key["lsns"].samples}
     for k in ks:
         size = fleet.first(k).size
-        p, c = (statistics.median(m.samples) for m in methods if m.key in (f"pods{k}", f"cont{k}"))
+        pm, cm = by_key[f"pods{k}"], by_key[f"cont{k}"]
+        p, c = statistics.median(pm.samples), statistics.median(cm.samples)
+        pr, cr = (paired_ratio(m.samples, by_key["lsns"].samples) for m in (pm, cm))
         out["rows"][k] = {"containers": size, "pods_ms": round(p, 1), "containers_ms": round(c, 1),
-                          "samples_ms": {m.key: m.samples for m in methods if m.key in (f"pods{k}", f"cont{k}")}}
-        print(f"| {k} | {size} | {p:.1f} | {p / size:.2f} | {c:.1f} | {c / size:.2f} |")
+                          "pods_to_lsns": pr, "containers_to_lsns": cr,
+                          "samples_ms": {pm.key: pm.samples, cm.key: cm.samples}}
+        print(f"| {k} | {size} | {p:.1f} | {p / size:.2f} | {pr['median_ratio']:.2f} | {c:.1f} | {c / size:.2f} | {cr['median_ratio']:.2f} |")
+    holds = [fleet.first(k).size for k in ks if out["rows"][k]["pods_to_lsns"]["median_ratio"] <= WELL_UNDER]
+    print(f"'well under lsns -J' (paired median ratio <= {WELL_UNDER}) for pods= holds at: "
+          f"{', '.join(f'{x} containers' for x in holds) or 'no size measured'}")
     for key in ("pods", "containers") if len(ks) > 1 else ():
         xs = [fleet.first(k).size for k in ks]
         ys = [out["rows"][k][f"{key}_ms"] for k in ks]
@@ -589,9 +614,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=10, help="interleaved rounds (default 10; at least 10 for the docs)")
     parser.add_argument("--k", type=int, default=10, help="pods (default 10)")
     parser.add_argument("--members", type=int, default=4, help="members per pod, besides the sandbox (default 4)")
-    parser.add_argument("--methods", default="lsns,pods,containers,whatif,module,ansible",
-                        help="comma-separated; lsns plus any of pods,containers,whatif,module,ansible")
-    parser.add_argument("--linearity", default="2,5,10", help="pod counts for the linearity rounds (empty: skip)")
+    parser.add_argument("--methods", default="lsns,pods,containers,sdk,module,ansible",
+                        help="comma-separated; lsns plus any of pods,containers,sdk,module,ansible")
+    parser.add_argument("--linearity", default="1,2,5,10", help="pod counts for the linearity rounds (empty: skip)")
     parser.add_argument("--profile-runs", type=int, default=5, help="engine runs for the breakdown and for cProfile (0: skip)")
     parser.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
                         help="compare ways of reading the hostnames, and of making the Docker calls, for the same containers")
@@ -601,7 +626,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def checked(methods: list[Method], fleet: Fleet) -> dict[str, Any]:
     """Every method once (the warm-up), and the facts checked: timing wrong facts would be worthless."""
     outputs = {m.key: m.run() for m in methods}
-    problems = [p for key in ("pods", "containers", "whatif") if key in outputs
+    problems = [p for key in ("pods", "containers", "sdk") if key in outputs
                 for p in check_facts(outputs[key], fleet, "containers" if key == "containers" else "pods")]
     warnings = outputs.get("pods", {}).get("ansible_facts", {}).get("podlab_ns", {}).get("warnings")
     checks = {"problems": problems, "lsns": lsns_coverage(outputs["lsns"], fleet), "engine_warnings": warnings}
@@ -620,7 +645,8 @@ def measure(args: argparse.Namespace, fleet: Fleet, methods: list[Method], data:
     data["samples_ms"] = {m.key: m.samples for m in methods}
     ks = [k for k in (int(x) for x in args.linearity.split(",") if x.strip()) if k <= fleet.k]
     if ks:
-        data["linearity"] = linearity(fleet, ks, args.n)
+        lsns = next(m for m in methods if m.key == "lsns")
+        data["linearity"] = linearity(fleet, ks, args.n, lsns.run)
     if args.profile_runs:
         data["breakdown"] = {}
         for how, params in (("pods=", {"pods": fleet.pods}), ("containers=", {"containers": fleet.containers()})):

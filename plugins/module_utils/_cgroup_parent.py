@@ -185,8 +185,8 @@ class CgroupParentManager:
                 "after": {"state": cgroup["state"], "limits": cgroup["limits"]},
             },
         }
-        if self.warnings:
-            result["warnings"] = self.warnings
+        for warning in self.warnings:
+            self.module.warn(warning)
         return result
 
     def write_file(self, path: Path, text: str) -> None:

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Private to podlab.playground: the manager behind the ns_facts module. Not a public API.
 
-Reads only: /proc for the PIDs it needs (one pass), one label-filtered Docker
-list per pod, one inspect per named container. Never changes anything.
+Reads only: one label-filtered Docker list for all pods and one inspect per
+container (over one kept-alive connection), each PID's /proc once, each UTS
+namespace once. Never changes anything.
 """
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup import CgroupError, Layout, read_limits
-from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException, DockerUnavailable, docker_host
-from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, snapshot
+from ansible_collections.podlab.playground.plugins.module_utils._docker import (
+    DockerClient,
+    DockerException,
+    DockerUnavailable,
+    LocalEngine,
+    docker_host,
+)
+from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, snapshot
 
 SCHEMA_VERSION = 1
 FACTS_KEY = "podlab_ns"
@@ -52,14 +59,15 @@ def expected_relation(ns_type: str, mode: str, cgroup_version: int) -> tuple[str
 
 
 def relation(ns_type: str, proc_ns: dict[str, Any], host_ns: dict[str, Any], ref_ns: dict[str, Any] | None) -> str:
-    """What the kernel shows: host first (not isolated at all), then the referenced container, else private."""
+    """What the kernel shows: the joined container's first (a member of a host_network pod joins a sandbox
+    that is in the host's namespace; that is what Docker promised), then the host's, else private."""
     own = proc_ns.get(ns_type)
     if own is None:
         return "absent"
-    if own == host_ns.get(ns_type):
-        return "host"
     if ref_ns is not None and own == ref_ns.get(ns_type):
         return "container"
+    if own == host_ns.get(ns_type):
+        return "host"
     return "private"
 
 
@@ -90,25 +98,84 @@ def shared_pairs(members: dict[str, dict[str, Any]], host_ns: dict[str, Any]) ->
 
 
 class NsFactsManager:
+    """Reads in passes: Docker (one list, one inspect per container), /proc (each PID once),
+    the hostnames (one thread), then assembles the facts from what was read."""
+
     def __init__(self, module: Any) -> None:
         self.module = module
         self.params = module.params
         self.proc = self.params["proc"]
         self.warnings: list[str] = []
-        self.hostnames: dict[int, str | None] = {}
         self.layout: Layout | None = None
-        self._client: DockerClient | None = None
+        self._engine: LocalEngine | DockerClient | None = None
+        self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
+        self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
 
-    # -- reading -------------------------------------------------------------
+    # -- reading: Docker -----------------------------------------------------
+
+    def engine(self) -> LocalEngine | DockerClient:
+        if self._engine is None:
+            url = docker_host(self.params.get("docker_host"))
+            self._engine = LocalEngine(url) if LocalEngine.serves(url) else DockerClient(url)
+        return self._engine
+
+    def find(self, ref: str) -> dict[str, Any] | None:
+        """An inspected container by ID, ID prefix or name, as Docker stores them in 'container:REF' modes."""
+        name = ref.lstrip("/")
+        for cid, inspected in self.inspected.items():
+            if cid.startswith(ref) or inspected["Name"].lstrip("/") == name:
+                return inspected
+        return None
+
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        known = self.find(ref)
+        if known is not None:
+            return known
+        inspected = self.engine().inspect(ref)
+        if inspected is not None:
+            self.inspected[inspected["Id"]] = inspected
+        return inspected
+
+    def read_docker(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
+        """The named containers and the pods' containers, inspected, plus every container their modes join."""
+        named = {ref: self.inspect(ref) for ref in self.params["containers"]}
+        pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
+        if pods:
+            # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
+            label = f"podlab.pod={next(iter(pods))}" if len(pods) == 1 else "podlab.pod"
+            for summary in self.engine().containers_with_label(label):
+                pod = (summary.get("Labels") or {}).get("podlab.pod")
+                if pod in pods:
+                    inspected = self.inspect(summary["Id"])
+                    if inspected is not None:  # removed between the list and the inspect
+                        pods[pod].append(inspected)
+        for inspected in list(self.inspected.values()):
+            for section, key in DOCKER_MODES.values():
+                mode = inspected[section].get(key) or ""
+                if mode.startswith("container:"):
+                    self.inspect(mode.split(":", 1)[1])
+        return named, pods
+
+    # -- reading: /proc ------------------------------------------------------
 
     def process(self, pid: int, what: str) -> dict[str, Any] | None:
+        if pid in self.snapshots:
+            return self.snapshots[pid]
+        proc = None
         try:
-            return snapshot(pid, self.proc, self.hostnames)
+            proc = snapshot(pid, self.proc)
         except ProcessGone:
-            self.warnings.append(f"{what} (pid {pid}) exited while it was read; left out")
+            self.warnings.append(f"{what} (pid {pid}) is gone (it exited, or never existed); left out")
         except PermissionError:
             self.warnings.append(f"{what} (pid {pid}) cannot be read (permission denied): run as root")
-        return None
+        self.snapshots[pid] = proc
+        return proc
+
+    def container_process(self, inspected: dict[str, Any]) -> dict[str, Any] | None:
+        pid = int(inspected["State"].get("Pid") or 0)
+        if not inspected["State"].get("Running") or not pid:
+            return None
+        return self.process(pid, f"container {inspected['Name'].lstrip('/')}")
 
     def reference(self) -> dict[str, Any]:
         """The host's namespaces: PID 1's, or this process's when PID 1 is out of reach (said in a warning)."""
@@ -126,10 +193,13 @@ class NsFactsManager:
         own = self.process(os.getpid(), "this module")
         return {"source": "self", **(own or {})}
 
-    def client(self) -> DockerClient:
-        if self._client is None:
-            self._client = DockerClient(docker_host(self.params.get("docker_host")))
-        return self._client
+    def fill_hostnames(self) -> None:
+        """Every snapshot's hostname, one entry into each distinct UTS namespace."""
+        readable = [s for s in self.snapshots.values() if s is not None and "uts" in s["namespaces"]]
+        by_uts = {s["namespaces"]["uts"]["inode"]: s["pid"] for s in readable}
+        names = hostnames(by_uts, self.proc)
+        for s in readable:
+            s["hostname"] = names.get(s["namespaces"]["uts"]["inode"])
 
     def cgroup_version(self) -> int:
         if self.layout is None:
@@ -141,15 +211,14 @@ class NsFactsManager:
 
     # -- containers ----------------------------------------------------------
 
-    def container_facts(self, inspected: dict[str, Any], host: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        name = inspected["Name"].lstrip("/")
-        running = bool(inspected["State"].get("Running"))
+    def container_facts(self, inspected: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+        proc = self.container_process(inspected)
         pid = int(inspected["State"].get("Pid") or 0)
-        proc = self.process(pid, f"container {name}") if running and pid else None
         modes = {t: inspected[section].get(key) or "" for t, (section, key) in DOCKER_MODES.items()}
         facts: dict[str, Any] = {
-            "id": inspected["Id"], "name": name, "state": inspected["State"].get("Status"), "pid": pid or None,
-            "labels": inspected["Config"].get("Labels") or {}, "modes": modes, "process": proc, "kernel": {}, "drift": [],
+            "id": inspected["Id"], "name": inspected["Name"].lstrip("/"), "state": inspected["State"].get("Status"),
+            "pid": pid or None, "labels": inspected["Config"].get("Labels") or {}, "modes": modes, "process": proc,
+            "kernel": {}, "drift": [],
         }
         if proc is None:
             return facts
@@ -158,29 +227,14 @@ class NsFactsManager:
             if ns_type not in proc["namespaces"]:
                 continue
             expected, ref = expected_relation(ns_type, modes.get(ns_type, ""), version)
-            ref_facts = self.resolve(ref, by_id) if ref else None
-            ref_ns = (ref_facts or {}).get("namespaces") if ref_facts else None
+            joined = self.find(ref) if ref else None
+            ref_facts = self.container_process(joined) if joined else None
+            ref_ns = ref_facts["namespaces"] if ref_facts else None
             seen = relation(ns_type, proc["namespaces"], host.get("namespaces", {}), ref_ns)
             facts["kernel"][ns_type] = seen
             if expected != seen and not (expected == "private" and seen == "host" and ns_type in ("user", "time")):
                 facts["drift"].append(self.drift(ns_type, modes.get(ns_type, ""), (expected, seen), proc, ref_facts))
         return facts
-
-    def resolve(self, ref: str, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-        """The process snapshot of the container a 'container:REF' mode names (name or ID, as Docker stored it)."""
-        for cid, known in by_id.items():
-            if cid == ref or cid.startswith(ref) or known.get("_name") == ref.lstrip("/"):
-                return known
-        try:
-            inspected = self.client().inspect(ref)
-        except DockerException:
-            inspected = None
-        if not inspected or not inspected["State"].get("Running"):
-            return None
-        proc = self.process(int(inspected["State"]["Pid"]), f"container {ref}")
-        if proc is not None:
-            by_id[inspected["Id"]] = {**proc, "_name": inspected["Name"].lstrip("/")}
-        return proc
 
     @staticmethod
     def drift(ns_type: str, mode: str, seen: tuple[str, str], proc: dict[str, Any], ref: dict[str, Any] | None) -> dict[str, Any]:
@@ -229,37 +283,32 @@ class NsFactsManager:
             "children": children,
         }
 
-    def pod_facts(self, name: str, host: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        containers = self.client().containers_by_label(f"podlab.pod={name}")
+    def pod_facts(self, name: str, containers: list[dict[str, Any]], host: dict[str, Any]) -> dict[str, Any]:
         if not containers:
             self.warnings.append(f"pod {name}: no container carries the label podlab.pod={name}")
             return {"name": name, "found": False}
-        role = {c["Id"]: (c["Config"].get("Labels") or {}).get("podlab.role") for c in containers}
-        member_name = {c["Id"]: (c["Config"].get("Labels") or {}).get("podlab.member") or c["Name"].lstrip("/") for c in containers}
-        for c in containers:
-            if c["State"].get("Running") and c["Id"] not in by_id:
-                proc = self.process(int(c["State"]["Pid"]), f"container {c['Name'].lstrip('/')}")
-                if proc:
-                    by_id[c["Id"]] = {**proc, "_name": c["Name"].lstrip("/")}
-        facts = {c["Id"]: self.container_facts(c, host, by_id) for c in containers}
-        sandbox_id = next((cid for cid, r in role.items() if r == "sandbox"), None)
-        sandbox = facts.get(sandbox_id) if sandbox_id else None
-        members = {member_name[cid]: f for cid, f in facts.items() if role[cid] == "container"}
-        inits = {member_name[cid]: f for cid, f in facts.items() if role[cid] == "init"}
-        running = {n: f["process"]["namespaces"] for n, f in members.items() if f.get("process")}
-        sandbox_ns = (sandbox or {}).get("process", {}) or {}
-        host_ns = host.get("namespaces", {})
+        sandbox: dict[str, Any] | None = None
         parent = ""
-        for c in containers:
-            if c["Id"] == sandbox_id:
-                parent = c["HostConfig"].get("CgroupParent") or ""
+        members: dict[str, dict[str, Any]] = {}
+        inits: dict[str, dict[str, Any]] = {}
+        for inspected in containers:
+            labels = inspected["Config"].get("Labels") or {}
+            facts = self.container_facts(inspected, host)
+            role = labels.get("podlab.role")
+            if role == "sandbox":
+                sandbox, parent = facts, inspected["HostConfig"].get("CgroupParent") or ""
+            elif role in ("container", "init"):
+                (members if role == "container" else inits)[labels.get("podlab.member") or facts["name"]] = facts
+        running = {n: f["process"]["namespaces"] for n, f in members.items() if f.get("process")}
+        sandbox_proc = (sandbox or {}).get("process") or {}
+        host_ns = host.get("namespaces", {})
         return {
             "name": name,
             "found": True,
             "sandbox": sandbox,
             "members": members,
             "init_containers": inits,
-            "share": share_matrix(running, sandbox_ns.get("namespaces", {}), host_ns) if sandbox_ns else {},
+            "share": share_matrix(running, sandbox_proc.get("namespaces", {}), host_ns) if sandbox_proc else {},
             "pairs": shared_pairs(running, host_ns),
             "hostnames": {n: f["process"]["hostname"] for n, f in {"sandbox": sandbox or {}, **members}.items() if f.get("process")},
             "cgroup": self.cgroup_tree(sandbox, members, parent) if sandbox and sandbox.get("process") else {},
@@ -268,40 +317,47 @@ class NsFactsManager:
 
     # -- the run -------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
-        host = self.reference()
-        by_id: dict[str, dict[str, Any]] = {}
-        processes = {}
-        for pid in self.params["pids"]:
-            proc = self.process(pid, f"pid {pid}")
-            if proc is not None:
-                processes[str(pid)] = proc
-        containers: dict[str, Any] = {}
-        pods: dict[str, Any] = {}
+    def read(self) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
+        """Every read the facts need: Docker first (so PID reuse is unlikely between the two), then /proc, then hostnames."""
+        named: dict[str, dict[str, Any] | None] = {}
+        pods: dict[str, list[dict[str, Any]]] = {}
         if self.params["containers"] or self.params["pods"]:
             try:
-                for ref in self.params["containers"]:
-                    inspected = self.client().inspect(ref)
-                    if inspected is None:
-                        self.warnings.append(f"container {ref} does not exist")
-                        continue
-                    containers[ref] = self.container_facts(inspected, host, by_id)
-                for name in self.params["pods"]:
-                    pods[name] = self.pod_facts(name, host, by_id)
+                named, pods = self.read_docker()
             except DockerUnavailable as exc:
                 self.module.fail_json(msg=f"ns_facts: containers and pods need the Docker daemon: {exc}")
             except DockerException as exc:
                 self.module.fail_json(msg=f"ns_facts: the Docker daemon refused a read: {exc}")
+            finally:
+                if self._engine is not None:
+                    self._engine.close()
+        host = self.reference()
+        for pid in self.params["pids"]:
+            self.process(pid, "process")
+        for inspected in self.inspected.values():
+            self.container_process(inspected)
+        self.fill_hostnames()
+        return host, named, pods
+
+    def run(self) -> dict[str, Any]:
+        host, named, pods = self.read()
+        processes = {str(pid): self.snapshots[pid] for pid in self.params["pids"] if self.snapshots.get(pid) is not None}
+        containers: dict[str, Any] = {}
+        for ref, inspected in named.items():
+            if inspected is None:
+                self.warnings.append(f"container {ref} does not exist")
+            else:
+                containers[ref] = self.container_facts(inspected, host)
+        pod_facts = {name: self.pod_facts(name, found, host) for name, found in pods.items()}
         facts = {
             "schema": SCHEMA_VERSION,
             "cgroup_version": self.cgroup_version(),
             "host": host,
             "processes": processes,
             "containers": containers,
-            "pods": pods,
+            "pods": pod_facts,
             "warnings": list(self.warnings),
         }
-        result: dict[str, Any] = {"changed": False, "ansible_facts": {FACTS_KEY: facts}}
-        if self.warnings:
-            result["warnings"] = self.warnings
-        return result
+        for warning in self.warnings:
+            self.module.warn(warning)
+        return {"changed": False, "ansible_facts": {FACTS_KEY: facts}}

@@ -32,7 +32,8 @@ author:
   - podlab.playground contributors (@podlab)
 requirements:
   - Linux; root to read other processes' namespaces and to enter UTS namespaces for the hostname.
-  - The Docker SDK for Python (5.0.3 or later) only for O(containers) and O(pods).
+  - For O(containers) and O(pods) the Docker daemon on the same host. Over its Unix socket (the default) nothing
+    more is needed; a C(tcp://) or C(ssh://) O(docker_host) needs the Docker SDK for Python (5.0.3 or later).
 extends_documentation_fragment:
   - podlab.playground.attributes
   - ansible.builtin.action_common_attributes.facts
@@ -68,7 +69,11 @@ options:
     type: path
     default: /proc
   docker_host:
-    description: The Docker daemon. Defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
+    description:
+      - The Docker daemon. Defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
+      - It must run on the managed host, whose C(/proc) holds the containers' processes.
+      - A Unix socket is read over one kept-alive connection with the standard library; other schemes go through
+        the Docker SDK for Python.
     type: str
 notes:
   - A process that exits while it is read is left out with a warning; the run does not fail.

@@ -33,7 +33,9 @@ class DockerPodManager:
         self.warnings: list[str] = []
 
     def fail(self, msg: str) -> None:
-        self.module.fail_json(msg=msg, warnings=self.warnings)
+        for warning in self.warnings:
+            self.module.warn(warning)
+        self.module.fail_json(msg=msg)
 
     # -- cgroup parent -------------------------------------------------------
 
@@ -144,8 +146,8 @@ class DockerPodManager:
             "pod": pod,
             "diff": {"before": self.diff_view(observed, spec), "after": self.predicted_view(spec, observed, after, actions, cgroup_parent)},
         }
-        if self.warnings:
-            result["warnings"] = self.warnings
+        for warning in self.warnings:
+            self.module.warn(warning)
         return result
 
     # -- reporting -----------------------------------------------------------

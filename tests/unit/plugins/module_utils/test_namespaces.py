@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import (
     ProcessGone,
+    hostnames,
     read_cgroups,
     read_namespaces,
     read_status,
@@ -88,15 +91,30 @@ def test_a_vanished_process_raises_process_gone(tmp_path):
         read_namespaces(999999, str(tmp_path))
 
 
-def test_snapshot_reads_each_uts_namespace_once(tmp_path, namespaces):
+def test_snapshot_reads_the_fake_process_and_leaves_the_hostname_to_hostnames(tmp_path, namespaces):
     proc = tmp_path / "proc"
     fake_process(proc, 4242, ns={"net": namespaces["net_a"], "uts": namespaces["uts_a"]}, status=STATUS, cgroup=CGROUP_V1)
-    uts_inode = os.stat(namespaces["uts_a"]).st_ino
-    cache = {uts_inode: "foo"}  # known already: no fork+setns into a fake namespace
-    snap = snapshot(4242, str(proc), cache)
-    assert snap["hostname"] == "foo"
+    snap = snapshot(4242, str(proc))
+    assert snap["hostname"] is None
     assert snap["pid"] == 4242 and snap["comm"] == "sleep" and snap["nspid"] == [4242, 7, 1]
+    assert snap["namespaces"]["uts"]["inode"] == os.stat(namespaces["uts_a"]).st_ino
     assert snap["threads_differing"] == []
+
+
+def test_hostnames_enters_a_real_uts_namespace_from_a_thread_and_leaves_the_caller_where_it_was():
+    own_uts = os.stat(f"/proc/{os.getpid()}/ns/uts").st_ino
+    names = hostnames({own_uts: os.getpid()})
+    if os.geteuid() == 0:
+        assert names == {own_uts: socket.gethostname()}
+    else:  # setns needs CAP_SYS_ADMIN
+        assert names == {own_uts: None}
+    assert os.stat(f"/proc/self/task/{threading.get_native_id()}/ns/uts").st_ino == own_uts
+
+
+def test_hostnames_gives_none_for_a_gone_process_or_a_reused_pid(tmp_path):
+    own_uts = os.stat(f"/proc/{os.getpid()}/ns/uts").st_ino
+    # A PID whose uts namespace is not the one asked about (the process was replaced) gives None, not another's name.
+    assert hostnames({own_uts + 1: os.getpid(), own_uts: 999999999}) == {own_uts + 1: None, own_uts: None}
 
 
 def test_snapshot_of_this_process_is_real():

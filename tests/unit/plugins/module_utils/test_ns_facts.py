@@ -39,7 +39,7 @@ def test_what_dockers_recorded_mode_promises(ns_type, mode, version, expected):
 
 @pytest.mark.parametrize(
     ("own", "ref", "expected"),
-    [(ns(net=1), None, "host"), (ns(net=11), SANDBOX, "container"), (ns(net=99), SANDBOX, "private"), ({}, None, "absent")],
+    [(ns(net=1), None, "host"), (ns(net=11), SANDBOX, "container"), (ns(net=1), HOST, "container"), (ns(net=99), SANDBOX, "private"), ({}, None, "absent")],
 )
 def test_what_the_kernel_shows(own, ref, expected):
     assert relation("net", own, HOST, ref) == expected
