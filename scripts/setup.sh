@@ -20,6 +20,7 @@ apt_packages=(
   shellcheck           # ansible-test sanity
   qemu-system-x86 qemu-utils e2fsprogs openssh-client  # the cgroup v2 + systemd VM tier (tests/vm)
   chromium             # the pod picture's screenshot test (tests/integration/targets/report)
+  vagrant vagrant-libvirt libvirt-daemon-system  # the Vagrantfile: validated in the suite, brought up by tests/vagrant/run.sh
   rsync git make
 )
 missing=()

@@ -133,6 +133,8 @@ def main() -> int:
     parser.add_argument("--only", action="append", help="run only steps whose name starts with this (repeatable)")
     parser.add_argument("--vm", action="store_true", default=os.environ.get("PODLAB_VM") == "1",
                         help="also run the cgroup v2 + systemd VM tier (PODLAB_VM=1)")
+    parser.add_argument("--vagrant", action="store_true", default=os.environ.get("PODLAB_VAGRANT") == "1",
+                        help="also bring up the Vagrantfile's docker-host for real under libvirt (PODLAB_VAGRANT=1)")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,7 @@ def main() -> int:
                       cwd=staged, count=sanity_counts)
 
     suite.run("galaxy-build-install-doc", ["bash", "tests/galaxy-build.sh", VENV["2.19"].name])
+    suite.run("vagrant-validate", ["bash", "tests/vagrant/validate.sh"])
 
     # The offline images every later step runs on (molecule/docker_host needs podlab/debian too).
     suite.run("images", [bin_("2.19", "ansible-playbook"), "playbooks/images.yml"])
@@ -177,6 +180,10 @@ def main() -> int:
         suite.run("vm-tier", ["bash", "tests/vm/run.sh"], junit=OUT / "vm.xml", env={"PODLAB_VM_JUNIT_DIR": str(OUT)})
     else:
         suite.skip("vm-tier", "the cgroup v2 + systemd VM tier runs with PODLAB_VM=1 (see docs/vm-tier.md)")
+    if args.vagrant:
+        suite.run("vagrant-up", ["bash", "tests/vagrant/run.sh"], junit=OUT.parent / "vagrant" / "vagrant.xml")
+    else:
+        suite.skip("vagrant-up", "vagrant up docker-host under libvirt runs with PODLAB_VAGRANT=1 (see docs/vagrant.md)")
 
     return suite.summary()
 
