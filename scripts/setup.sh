@@ -17,6 +17,7 @@ apt_packages=(
   debootstrap          # offline image: Debian minbase with python3
   cgroup-tools         # cgcreate/cgget, to compare with by hand
   util-linux           # lsns, nsenter
+  iproute2             # ip netns: a pinned network namespace in ns_facts' integration target
   shellcheck           # ansible-test sanity
   qemu-system-x86 qemu-utils e2fsprogs openssh-client  # the cgroup v2 + systemd VM tier (tests/vm)
   chromium             # the pod picture's screenshot test (tests/integration/targets/report)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import re
 import socket
 import threading
 from typing import Any
@@ -157,6 +158,35 @@ def snapshot(pid: int | str, proc: str = "/proc") -> dict[str, Any]:
         "cgroup": read_cgroups(pid, proc),
         "threads_differing": threads_differing(pid, namespaces, proc),
     }
+
+
+_NSFS_ROOT = re.compile(r"([a-z_]+):\[(\d+)\]")
+_MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def persistent_namespaces(pid: int | str = "self", proc: str = "/proc") -> list[dict[str, Any]]:
+    """Namespaces pinned by an nsfs bind mount (ip netns add, Docker's /run/docker/netns/*): they live on with
+    no process in them, and lsns does not list them. Read from PID's mountinfo, i.e. its mount namespace's view."""
+    try:
+        text = _read(f"{proc}/{pid}/mountinfo")
+    except ProcessGone:
+        return []
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        fields = left.split(" ")
+        if not sep or right.split(" ", 1)[0] != "nsfs" or len(fields) < 5:
+            continue
+        match = _NSFS_ROOT.fullmatch(fields[3])
+        if match is None:
+            continue
+        major, minor = (int(n) for n in fields[2].split(":"))
+        path = _MOUNTINFO_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])
+        # The same mount can be listed twice (propagation); the path and the namespace make it one.
+        found[(path, int(match.group(2)))] = {
+            "path": path, "type": match.group(1), "device": os.makedev(major, minor), "inode": int(match.group(2)),
+        }
+    return sorted(found.values(), key=lambda entry: entry["path"])
 
 
 def same(a: dict[str, dict[str, int]], b: dict[str, dict[str, int]], ns_type: str) -> bool:

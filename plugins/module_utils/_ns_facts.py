@@ -22,7 +22,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     LocalEngine,
     docker_host,
 )
-from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, snapshot
+from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
 
 SCHEMA_VERSION = 1
 FACTS_KEY = "podlab_ns"
@@ -218,7 +218,7 @@ class NsFactsManager:
         facts: dict[str, Any] = {
             "id": inspected["Id"], "name": inspected["Name"].lstrip("/"), "state": inspected["State"].get("Status"),
             "pid": pid or None, "labels": inspected["Config"].get("Labels") or {}, "modes": modes, "process": proc,
-            "kernel": {}, "drift": [],
+            "sandbox_key": (inspected.get("NetworkSettings") or {}).get("SandboxKey") or None, "kernel": {}, "drift": [],
         }
         if proc is None:
             return facts
@@ -339,6 +339,17 @@ class NsFactsManager:
         self.fill_hostnames()
         return host, named, pods
 
+    def pinned(self, host: dict[str, Any]) -> list[dict[str, Any]]:
+        """Namespaces held by nsfs mounts in the host reference's mount namespace, each with the processes and
+        containers of this run that are in it (none: only the mount keeps it alive, as far as this run saw)."""
+        entries = persistent_namespaces(host.get("pid") or "self", self.proc)
+        containers = {i["Name"].lstrip("/"): self.container_process(i) for i in self.inspected.values()}
+        for entry in entries:
+            ident = {"device": entry["device"], "inode": entry["inode"]}
+            entry["pids"] = sorted(pid for pid, snap in self.snapshots.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
+            entry["containers"] = sorted(name for name, snap in containers.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
+        return entries
+
     def run(self) -> dict[str, Any]:
         host, named, pods = self.read()
         processes = {str(pid): self.snapshots[pid] for pid in self.params["pids"] if self.snapshots.get(pid) is not None}
@@ -349,6 +360,7 @@ class NsFactsManager:
             else:
                 containers[ref] = self.container_facts(inspected, host)
         pod_facts = {name: self.pod_facts(name, found, host) for name, found in pods.items()}
+        persistent = self.pinned(host)
         facts = {
             "schema": SCHEMA_VERSION,
             "cgroup_version": self.cgroup_version(),
@@ -356,6 +368,7 @@ class NsFactsManager:
             "processes": processes,
             "containers": containers,
             "pods": pod_facts,
+            "persistent": persistent,
             "warnings": list(self.warnings),
         }
         for warning in self.warnings:

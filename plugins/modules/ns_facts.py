@@ -117,16 +117,21 @@ ansible_facts:
     podlab_ns:
       description:
         - C(schema) (1), C(cgroup_version) (1 or 2), C(host) (a process, with C(source) V(pid 1) or V(self)),
-          C(processes) (by PID as a string), C(containers) (by the name or ID given), C(pods) (by name), C(warnings).
+          C(processes) (by PID as a string), C(containers) (by the name or ID given), C(pods) (by name),
+          C(persistent) (list), C(warnings).
         - "A process: C(pid), C(comm), C(ppid), C(nspid) (list), C(namespaces) (type -> {C(device), C(inode)}),
           C(hostname), C(cgroup) ({C(version), C(paths) per hierarchy}), C(threads_differing) (list of {C(tid), C(namespaces)})."
         - "A container: C(id), C(name), C(state), C(pid), C(labels), C(modes) (Docker's, per namespace type),
-          C(process), C(kernel) (per type V(host), V(container) (the one its mode names), V(private)), C(drift) (list of
+          C(sandbox_key) (Docker's record of the mount that pins its network namespace, or null), C(process),
+          C(kernel) (per type V(host), V(container) (the one its mode names), V(private)), C(drift) (list of
           {C(type), C(docker), C(expected), C(kernel), C(detail)})."
         - "A pod: C(found), C(sandbox), C(members) and C(init_containers) (containers, by member name), C(share)
           (member -> type -> V(host), V(pod) or V(private)), C(pairs) (V(a/b) -> shared types that are not the host's),
           C(hostnames), C(cgroup) ({C(version), C(parent), C(paths), C(limits), C(children) per container with C(paths)
           and C(limits)}), C(drift) (member -> list)."
+        - "C(persistent): namespaces pinned by an nsfs bind mount (C(ip netns add), Docker's C(/run/docker/netns)),
+          which live on with no process in them and which C(lsns) does not list, as the host reference's mount namespace
+          sees them: C(path), C(type), C(device), C(inode), C(pids) and C(containers) (those of this run that are in it)."
       type: dict
       returned: always
       sample:

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import (
     ProcessGone,
     hostnames,
+    persistent_namespaces,
     read_cgroups,
     read_namespaces,
     read_status,
@@ -121,3 +122,37 @@ def test_snapshot_of_this_process_is_real():
     snap = snapshot(os.getpid())
     assert {"net", "mnt", "pid", "user", "uts", "ipc"} <= set(snap["namespaces"])
     assert snap["nspid"][0] == os.getpid()
+
+
+MOUNTINFO = """\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+76 27 0:4 net:[4026531833] /run/docker/netns/default rw - nsfs nsfs rw
+94 27 0:4 net:[4026532184] /run/docker/netns/b7b0cc96a0dc rw - nsfs nsfs rw
+95 27 0:4 net:[4026532300] /run/netns/my\\040lab rw shared:40 - nsfs nsfs rw
+96 30 0:4 net:[4026532300] /run/netns/my\\040lab rw shared:40 - nsfs nsfs rw
+97 27 0:4 ipc:[4026532400] /run/ipcns/held rw - nsfs nsfs rw
+98 27 0:50 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw
+"""
+
+
+def test_persistent_namespaces_come_from_nsfs_mounts_once_each(tmp_path):
+    (tmp_path / "4242").mkdir()
+    (tmp_path / "4242" / "mountinfo").write_text(MOUNTINFO)
+    found = persistent_namespaces(4242, str(tmp_path))
+    assert [(e["path"], e["type"], e["inode"]) for e in found] == [
+        ("/run/docker/netns/b7b0cc96a0dc", "net", 4026532184),
+        ("/run/docker/netns/default", "net", 4026531833),
+        ("/run/ipcns/held", "ipc", 4026532400),
+        ("/run/netns/my lab", "net", 4026532300),
+    ]
+    assert {e["device"] for e in found} == {os.makedev(0, 4)}
+
+
+def test_persistent_namespaces_of_a_gone_process_are_none(tmp_path):
+    assert persistent_namespaces(999999, str(tmp_path)) == []
+
+
+def test_persistent_namespace_devices_match_the_ns_links_of_this_kernel():
+    own = os.stat("/proc/self/ns/net")
+    for entry in persistent_namespaces():
+        assert entry["device"] == own.st_dev  # one nsfs: identities compare with read_namespaces()
