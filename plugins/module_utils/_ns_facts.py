@@ -177,21 +177,20 @@ class NsFactsManager:
             return None
         return self.process(pid, f"container {inspected['Name'].lstrip('/')}")
 
-    def reference(self) -> dict[str, Any]:
-        """The host's namespaces: PID 1's, or this process's when PID 1 is out of reach (said in a warning)."""
+    def reference(self) -> tuple[str, int]:
+        """(source, pid) of the host's namespaces: PID 1's, or this process's when PID 1 is out of reach (said in a warning)."""
         if os.geteuid() != 0:
             self.warnings.append("not running as root: other users' processes and hostnames inside namespaces cannot be read")
         if self.proc.rstrip("/") != "/proc":
             self.warnings.append(f"reading {self.proc}, not the host's /proc: the view is partial")
-        host = self.process(1, "PID 1")
-        if host is not None:
-            return {"source": "pid 1", **host}
+        if self.process(1, "PID 1") is not None:
+            return "pid 1", 1
         self.warnings = [w for w in self.warnings if not w.startswith("PID 1")]
         self.warnings.append(
             "PID 1's namespaces cannot be read here (a sandbox or a container); the host reference is this module's own process"
         )
-        own = self.process(os.getpid(), "this module")
-        return {"source": "self", **(own or {})}
+        self.process(os.getpid(), "this module")
+        return "self", os.getpid()
 
     def fill_hostnames(self) -> None:
         """Every snapshot's hostname, one entry into each distinct UTS namespace."""
@@ -331,12 +330,13 @@ class NsFactsManager:
             finally:
                 if self._engine is not None:
                     self._engine.close()
-        host = self.reference()
+        source, host_pid = self.reference()
         for pid in self.params["pids"]:
             self.process(pid, "process")
         for inspected in self.inspected.values():
             self.container_process(inspected)
         self.fill_hostnames()
+        host = {"source": source, **(self.snapshots.get(host_pid) or {})}  # a copy, so made after fill_hostnames()
         return host, named, pods
 
     def pinned(self, host: dict[str, Any]) -> list[dict[str, Any]]:
