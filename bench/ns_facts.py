@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -410,25 +409,6 @@ def hostnames_engine(pids: list[int]) -> list[str | None]:
     return [names[inode] for inode in by_uts]
 
 
-def hostnames_one_thread(pids: list[int]) -> list[str | None]:
-    """A throwaway thread enters each UTS namespace in turn (setns(CLONE_NEWUTS) is per thread) and dies with it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    names: list[str | None] = []
-
-    def visit() -> None:
-        for pid in pids:
-            fd = os.open(f"/proc/{pid}/ns/uts", os.O_RDONLY)
-            try:
-                names.append(os.uname().nodename if libc.setns(fd, CLONE_NEWUTS) == 0 else None)
-            finally:
-                os.close(fd)
-
-    worker = threading.Thread(target=visit, name="uts-visitor")
-    worker.start()
-    worker.join()
-    return names
-
-
 def hostnames_one_fork(pids: list[int]) -> list[str | None]:
     """One child for all namespaces: it enters each in turn and writes the names back, NUL-separated."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -456,7 +436,6 @@ def hostname_probe(fleet: Fleet, n: int) -> dict[str, Any]:
     ways = [
         Method("engine", "the engine: _namespaces.hostnames, one thread, setns per namespace", lambda: hostnames_engine(pids)),
         Method("fork-each", "fork + setns per namespace (the engine's way before)", lambda: hostnames_fork_each(pids)),
-        Method("one-thread", "one throwaway thread, setns per namespace", lambda: hostnames_one_thread(pids)),
         Method("one-fork", "one fork, setns per namespace in the child", lambda: hostnames_one_fork(pids)),
     ]
     reference = hostnames_fork_each(pids)
@@ -465,7 +444,7 @@ def hostname_probe(fleet: Fleet, n: int) -> dict[str, Any]:
     interleave(ways, n, "hostnames")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"\nHostnames of {len(pids)} UTS namespaces, N={n}, forked from a {rss} MB process "
-          f"(all three read the same names: {agree}; this thread's own stays {socket.gethostname() == here}):")
+          f"(all read the same names: {agree}; this thread's own stays {socket.gethostname() == here}):")
     print("\n| way | min/median ms | per namespace (median) |\n|---|---|---|")
     out = {}
     for w in ways:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ansible_collections.podlab.playground.plugins.module_utils import _mountinfo as mountinfo
 from ansible_collections.podlab.playground.plugins.module_utils._units import (
     UNLIMITED,
     human_size,
@@ -209,20 +210,14 @@ class Layout:
         v1: dict[str, Path] = {}
         unified = None
         nested = False
-        for line in text.splitlines():
-            left, sep, right = line.partition(" - ")
-            if not sep:
-                continue
-            fields, tail = left.split(), right.split()
-            if len(fields) < 5 or len(tail) < 3:
-                continue
-            fstype, mount_point, root = tail[0], Path(fields[4]), fields[3]
+        for mount in mountinfo.parse(text):
+            fstype, mount_point, root = mount.fstype, Path(mount.mount_point), mount.root
             if fstype == "cgroup2":
                 unified = mount_point
                 nested = nested or root != "/"
             elif fstype == "cgroup":
                 nested = nested or root != "/"
-                for opt in tail[2].split(","):
+                for opt in mount.super_options.split(","):
                     if opt in ("rw", "ro") or opt.startswith(("relatime", "nosuid", "nodev", "noexec", "clone_children", "release_agent", "noprefix", "xattr")):
                         continue
                     v1[opt] = mount_point

@@ -17,6 +17,8 @@ import socket
 import threading
 from typing import Any
 
+from ansible_collections.podlab.playground.plugins.module_utils import _mountinfo as mountinfo
+
 NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 CLONE_NEWUTS = 0x04000000
 
@@ -122,7 +124,7 @@ def hostnames(pids_by_uts: dict[int, int | str], proc: str = "/proc") -> dict[in
     Docker's view (Config.Hostname) is what was asked; this is what the kernel answers. A UTS
     namespace is per thread and setns into one is allowed in a threaded process, so one
     short-lived thread enters them all in turn and ends there; the module's other threads
-    never leave the host's (a fork per namespace cost 2.4 ms each, this 16 us: bench/ns_facts.py).
+    never leave the host's (bench/ns_facts.py: a fork per namespace took 2.6 ms each, this 22 us).
     """
     names: dict[int, str | None] = {inode: None for inode in pids_by_uts}
 
@@ -161,7 +163,6 @@ def snapshot(pid: int | str, proc: str = "/proc") -> dict[str, Any]:
 
 
 _NSFS_ROOT = re.compile(r"([a-z_]+):\[(\d+)\]")
-_MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 def persistent_namespaces(pid: int | str = "self", proc: str = "/proc") -> list[dict[str, Any]]:
@@ -172,19 +173,13 @@ def persistent_namespaces(pid: int | str = "self", proc: str = "/proc") -> list[
     except ProcessGone:
         return []
     found: dict[tuple[str, int], dict[str, Any]] = {}
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        fields = left.split(" ")
-        if not sep or right.split(" ", 1)[0] != "nsfs" or len(fields) < 5:
-            continue
-        match = _NSFS_ROOT.fullmatch(fields[3])
+    for mount in mountinfo.parse(text):
+        match = _NSFS_ROOT.fullmatch(mount.root) if mount.fstype == "nsfs" else None
         if match is None:
             continue
-        major, minor = (int(n) for n in fields[2].split(":"))
-        path = _MOUNTINFO_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])
         # The same mount can be listed twice (propagation); the path and the namespace make it one.
-        found[(path, int(match.group(2)))] = {
-            "path": path, "type": match.group(1), "device": os.makedev(major, minor), "inode": int(match.group(2)),
+        found[(mount.mount_point, int(match.group(2)))] = {
+            "path": mount.mount_point, "type": match.group(1), "device": os.makedev(*mount.device), "inode": int(match.group(2)),
         }
     return sorted(found.values(), key=lambda entry: entry["path"])
 

@@ -44,10 +44,21 @@ DOCKER_MODES = {
 }
 
 
+def recorded_modes(inspected: dict[str, Any]) -> dict[str, str]:
+    """Namespace type -> the mode Docker recorded for the container ('' is Docker's default)."""
+    return {t: inspected[section].get(key) or "" for t, (section, key) in DOCKER_MODES.items()}
+
+
+def joined_container(mode: str) -> str | None:
+    """The container a 'container:REF' mode joins (name or ID, as Docker stored it), else None."""
+    return mode.split(":", 1)[1] if mode.startswith("container:") else None
+
+
 def expected_relation(ns_type: str, mode: str, cgroup_version: int) -> tuple[str, str | None]:
     """What Docker's recorded mode promises: ('host'|'private'|'container', container ref or None)."""
-    if mode.startswith("container:"):
-        return "container", mode.split(":", 1)[1]
+    ref = joined_container(mode)
+    if ref is not None:
+        return "container", ref
     if mode == "host":
         return "host", None
     if ns_type == "cgroup" and mode == "":
@@ -150,10 +161,10 @@ class NsFactsManager:
                     if inspected is not None:  # removed between the list and the inspect
                         pods[pod].append(inspected)
         for inspected in list(self.inspected.values()):
-            for section, key in DOCKER_MODES.values():
-                mode = inspected[section].get(key) or ""
-                if mode.startswith("container:"):
-                    self.inspect(mode.split(":", 1)[1])
+            for mode in recorded_modes(inspected).values():
+                ref = joined_container(mode)
+                if ref is not None:
+                    self.inspect(ref)
         return named, pods
 
     # -- reading: /proc ------------------------------------------------------
@@ -213,7 +224,7 @@ class NsFactsManager:
     def container_facts(self, inspected: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
         proc = self.container_process(inspected)
         pid = int(inspected["State"].get("Pid") or 0)
-        modes = {t: inspected[section].get(key) or "" for t, (section, key) in DOCKER_MODES.items()}
+        modes = recorded_modes(inspected)
         facts: dict[str, Any] = {
             "id": inspected["Id"], "name": inspected["Name"].lstrip("/"), "state": inspected["State"].get("Status"),
             "pid": pid or None, "labels": inspected["Config"].get("Labels") or {}, "modes": modes, "process": proc,
