@@ -1,49 +1,58 @@
 # Copyright: podlab.playground contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Private to podlab.playground: the Docker SDK behind a small client. Not a public API.
+"""Private to podlab.playground: the Docker Engine API behind a small client. Not a public API.
 
-Differences between SDK versions (5.0.3 in Debian bookworm ... 7.x on PyPI)
-are handled here and nowhere else.
+Reads of the local daemon go over one kept-alive Unix-socket connection with the standard
+library (LocalEngine); writes, and every call to a tcp:// or ssh:// daemon, go through the
+Docker SDK, imported only when a run needs it. Differences between SDK versions (5.0.3 in
+Debian bookworm ... 7.x on PyPI) are handled here and nowhere else.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
+import importlib
 import json
 import os
 import socket
-import traceback
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-try:
-    import docker
-    from docker.errors import APIError, DockerException, NotFound
-
-    HAS_DOCKER_SDK = True
-    DOCKER_SDK_IMPORT_ERROR = None
-    DOCKER_SDK_VERSION = getattr(docker, "__version__", "unknown")
-except ImportError:
-    HAS_DOCKER_SDK = False
-    DOCKER_SDK_IMPORT_ERROR = traceback.format_exc()
-    DOCKER_SDK_VERSION = None
-
-    class DockerException(Exception):  # type: ignore[no-redef]
-        """Stands in when the SDK is missing, so except clauses stay valid."""
-
-    class APIError(DockerException):  # type: ignore[no-redef]
-        """Stands in when the SDK is missing."""
-
-    class NotFound(APIError):  # type: ignore[no-redef]
-        """Stands in when the SDK is missing."""
-
-
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+SDK_MISSING = (
+    "the Docker SDK for Python is not installed on the managed host; it is needed to make changes and to reach a "
+    "tcp:// or ssh:// daemon (apt-get install python3-docker, or pip install docker)"
+)
+
+
+class DockerException(Exception):
+    """An Engine API call failed. The SDK's own errors are translated into this one, so no
+    caller imports the SDK."""
+
+
+class NotFound(DockerException):
+    """The object an Engine API call named does not exist."""
+
+
+class EngineAPIError(DockerException):
+    """The Engine API answered a read with an error status."""
 
 
 class DockerUnavailable(Exception):
-    """The daemon cannot be reached; the message says where we looked."""
+    """The daemon cannot be reached, or a call needs the SDK and it is missing; the message says what to do."""
+
+
+@functools.cache
+def load_sdk() -> Any:
+    """The docker package, imported on first use: the import costs about 90 ms, and a run that
+    only reads the local daemon (a docker_pod with nothing to change, ns_facts) never needs it."""
+    try:
+        return importlib.import_module("docker")
+    except ImportError:
+        raise DockerUnavailable(SDK_MISSING) from None
 
 
 def docker_host(param: str | None) -> str:
@@ -51,81 +60,133 @@ def docker_host(param: str | None) -> str:
 
 
 class DockerClient:
-    """The few calls the collection makes, on the low-level APIClient (same in SDK 5.0.3 and 7.x)."""
+    """The few calls the collection makes. Reads of a unix:// daemon go through LocalEngine;
+    writes (and a tcp/ssh daemon's reads) through the SDK's low-level APIClient, the same in
+    SDK 5.0.3 and 7.x, made on the first call that needs it."""
 
     def __init__(self, base_url: str, timeout: int = 60) -> None:
-        if not HAS_DOCKER_SDK:
-            raise DockerUnavailable("the Docker SDK for Python is not installed on the managed host (apt-get install python3-docker, or pip install docker)")
         self.base_url = base_url
+        self.timeout = timeout
+        self._reader = LocalEngine(base_url, timeout) if LocalEngine.serves(base_url) else None
+        self._api: Any = None
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            sdk = load_sdk()
+            try:
+                self._api = sdk.APIClient(base_url=self.base_url, version="auto", timeout=self.timeout)
+            except sdk.errors.DockerException as exc:
+                raise DockerUnavailable(
+                    f"cannot reach the Docker daemon at {self.base_url}: {exc}; start it (systemctl start docker) or set docker_host"
+                ) from None
+        return self._api
+
+    def require_sdk(self) -> None:
+        """Fail now, before any change, when the calls to come need the SDK and it is missing."""
+        load_sdk()
+
+    @contextlib.contextmanager
+    def _sdk_errors(self) -> Iterator[None]:
+        errors = load_sdk().errors
         try:
-            self.api = docker.APIClient(base_url=base_url, version="auto", timeout=timeout)
-        except DockerException as exc:
-            raise DockerUnavailable(f"cannot reach the Docker daemon at {base_url}: {exc}; start it (systemctl start docker) or set docker_host") from None
+            yield
+        except errors.NotFound as exc:
+            raise NotFound(str(exc)) from exc
+        except errors.DockerException as exc:
+            raise DockerException(str(exc)) from exc
 
     def info(self) -> dict:
+        if self._reader:
+            return self._reader.info()
         try:
-            return self.api.info()
+            with self._sdk_errors():
+                return self.api.info()
         except DockerException as exc:
             raise DockerUnavailable(f"Docker daemon at {self.base_url} did not answer: {exc}") from None
+
+    def close(self) -> None:
+        if self._reader:
+            self._reader.close()
+        if self._api is not None:
+            self._api.close()
 
     # -- containers ----------------------------------------------------------
 
     def containers_with_label(self, label: str) -> list[dict]:
         """Summaries (not inspected) of every container carrying the label (KEY or KEY=VALUE); one list call."""
-        return self.api.containers(all=True, filters={"label": label})
+        if self._reader:
+            return self._reader.containers_with_label(label)
+        with self._sdk_errors():
+            return self.api.containers(all=True, filters={"label": label})
 
     def containers_by_label(self, label: str) -> list[dict]:
         """Every container (running or not) carrying the label, inspected: one list call, then one inspect each."""
         return [c for c in (self.inspect(s["Id"]) for s in self.containers_with_label(label)) if c is not None]
 
     def inspect(self, container: str) -> dict | None:
+        if self._reader:
+            return self._reader.inspect(container)
         try:
-            return self.api.inspect_container(container)
+            with self._sdk_errors():
+                return self.api.inspect_container(container)
         except NotFound:
             return None
 
-    def close(self) -> None:
-        self.api.close()
-
     def create(self, name: str, image: str, labels: dict[str, str], host_config: dict[str, Any], **config: Any) -> str:
-        created = self.api.create_container(image=image, name=name, labels=labels, host_config=host_config, **config)
+        with self._sdk_errors():
+            created = self.api.create_container(image=image, name=name, labels=labels, host_config=host_config, **config)
         return created["Id"]
 
     def host_config(self, **kwargs: Any) -> dict[str, Any]:
-        return self.api.create_host_config(**kwargs)
+        with self._sdk_errors():
+            return self.api.create_host_config(**kwargs)
 
     def start(self, container: str) -> None:
-        self.api.start(container)
+        with self._sdk_errors():
+            self.api.start(container)
 
     def stop(self, container: str, timeout: int) -> None:
-        self.api.stop(container, timeout=timeout)
+        with self._sdk_errors():
+            self.api.stop(container, timeout=timeout)
 
     def remove(self, container: str) -> None:
-        with contextlib.suppress(NotFound):
+        with contextlib.suppress(NotFound), self._sdk_errors():
             self.api.remove_container(container, force=True, v=False)
 
     def wait(self, container: str, timeout: int) -> int:
         """Wait for the container to exit; its exit code."""
-        result = self.api.wait(container, timeout=timeout)
+        with self._sdk_errors():
+            result = self.api.wait(container, timeout=timeout)
         # SDK 3+ returns {"StatusCode": n}; older ones returned the int.
         return result["StatusCode"] if isinstance(result, dict) else int(result)
 
     def logs_tail(self, container: str, lines: int = 20) -> str:
-        return self.api.logs(container, stdout=True, stderr=True, tail=lines).decode("utf-8", "replace")
+        with self._sdk_errors():
+            return self.api.logs(container, stdout=True, stderr=True, tail=lines).decode("utf-8", "replace")
 
     def update_limits(self, container: str, update: dict[str, Any]) -> None:
         """POST /containers/{id}/update with the API's own field names (NanoCpus and
         PidsLimit are not exposed by update_container() in every SDK version)."""
-        url = self.api._url("/containers/{0}/update", container)
-        self.api._raise_for_status(self.api._post_json(url, data=update))
+        with self._sdk_errors():
+            url = self.api._url("/containers/{0}/update", container)
+            self.api._raise_for_status(self.api._post_json(url, data=update))
 
     # -- images --------------------------------------------------------------
 
-    def image_id(self, image: str) -> str | None:
+    def image(self, image: str) -> dict | None:
+        """docker image inspect, or None when there is no such image."""
+        if self._reader:
+            return self._reader.image(image)
         try:
-            return self.api.inspect_image(image)["Id"]
+            with self._sdk_errors():
+                return self.api.inspect_image(image)
         except NotFound:
             return None
+
+    def image_id(self, image: str) -> str | None:
+        inspected = self.image(image)
+        return inspected["Id"] if inspected else None
 
     def pull(self, image: str) -> str | None:
         # The tag follows the last ':' after the last '/' (a registry host may have a port).
@@ -133,24 +194,25 @@ class DockerClient:
             repository, tag = image.rsplit(":", 1)
         else:
             repository, tag = image, "latest"
-        self.api.pull(repository, tag=tag)
+        with self._sdk_errors():
+            self.api.pull(repository, tag=tag)
         return self.image_id(image)
 
     # -- volumes -------------------------------------------------------------
 
     def volumes_by_label(self, label: str) -> list[dict]:
-        return self.api.volumes(filters={"label": label}).get("Volumes") or []
+        if self._reader:
+            return self._reader.volumes_with_label(label)
+        with self._sdk_errors():
+            return self.api.volumes(filters={"label": label}).get("Volumes") or []
 
     def create_volume(self, name: str, labels: dict[str, str]) -> None:
-        self.api.create_volume(name=name, labels=labels)
+        with self._sdk_errors():
+            self.api.create_volume(name=name, labels=labels)
 
     def remove_volume(self, name: str) -> None:
-        with contextlib.suppress(NotFound):
+        with contextlib.suppress(NotFound), self._sdk_errors():
             self.api.remove_volume(name)
-
-
-class EngineAPIError(DockerException):
-    """The Engine API answered a read with an error status."""
 
 
 class LocalEngine:
@@ -232,11 +294,26 @@ class LocalEngine:
     def inspect(self, container: str) -> dict | None:
         return self.get(f"/containers/{quote(container, safe='')}/json")
 
+    def info(self) -> dict:
+        return self.get("/info") or {}
+
+    def image(self, image: str) -> dict | None:
+        """docker image inspect; None when there is no such image. The name keeps its '/' and ':'
+        (the daemon routes /images/{name:.*}/json), everything else is escaped."""
+        return self.get(f"/images/{quote(image, safe='/:@')}/json")
+
+    def volumes_with_label(self, label: str) -> list[dict]:
+        filters = quote(json.dumps({"label": [label]}, separators=(",", ":")))
+        return (self.get(f"/volumes?filters={filters}") or {}).get("Volumes") or []
+
 
 def daemon_cgroup_driver(base_url: str, timeout: int = 10) -> tuple[str | None, str]:
     """(driver, note): the daemon's CgroupDriver, or None with the reason it is unknown."""
+    client = DockerClient(base_url, timeout)
     try:
-        info = DockerClient(base_url, timeout).info()
-    except DockerUnavailable as exc:
+        info = client.info()
+    except (DockerUnavailable, DockerException) as exc:
         return None, str(exc)
+    finally:
+        client.close()
     return info.get("CgroupDriver"), f"read from the Docker daemon at {base_url}"

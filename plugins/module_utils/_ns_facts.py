@@ -19,7 +19,6 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,
     DockerException,
     DockerUnavailable,
-    LocalEngine,
     docker_host,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
@@ -118,16 +117,15 @@ class NsFactsManager:
         self.proc = self.params["proc"]
         self.warnings: list[str] = []
         self.layout: Layout | None = None
-        self._engine: LocalEngine | DockerClient | None = None
+        self._engine: DockerClient | None = None
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
 
     # -- reading: Docker -----------------------------------------------------
 
-    def engine(self) -> LocalEngine | DockerClient:
+    def engine(self) -> DockerClient:
         if self._engine is None:
-            url = docker_host(self.params.get("docker_host"))
-            self._engine = LocalEngine(url) if LocalEngine.serves(url) else DockerClient(url)
+            self._engine = DockerClient(docker_host(self.params.get("docker_host")))
         return self._engine
 
     def find(self, ref: str) -> dict[str, Any] | None:

@@ -26,8 +26,9 @@ author:
 requirements:
   - Linux with cgroup v1 or v2 mounted on C(/sys/fs/cgroup); root.
   - systemd as init for O(driver=systemd).
-  - The Docker SDK for Python (5.0.3 or later) only to read the Docker daemon's cgroup driver; without
-    it, or when the daemon does not answer, O(driver=auto) decides without it and warns.
+  - Nothing more to read the local Docker daemon's cgroup driver over its Unix socket; the Docker SDK for Python (5.0.3
+    or later) for a C(tcp://) or C(ssh://) O(docker_host). When the daemon does not answer, O(driver=auto) decides
+    without it and warns.
 extends_documentation_fragment:
   - podlab.playground.attributes
 attributes:

@@ -30,7 +30,9 @@ description:
 author:
   - podlab.playground contributors (@podlab)
 requirements:
-  - The Docker SDK for Python 5.0.3 or later on the managed host (Debian's C(python3-docker) works).
+  - The Docker SDK for Python 5.0.3 or later on the managed host (Debian's C(python3-docker) works), to make changes
+    and to reach a C(tcp://) or C(ssh://) daemon. A run with nothing to change on the local daemon reads its Unix socket
+    without it.
   - A Docker daemon; root for the cgroup parent and for reading other processes' namespaces in C(/proc).
 extends_documentation_fragment:
   - podlab.playground.attributes
@@ -359,17 +361,14 @@ pod:
                "paths": {"memory": "/sys/fs/cgroup/memory/pod-foo"}, "limits": {"memory": 536870912}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podlab.playground.plugins.module_utils._docker import DOCKER_SDK_IMPORT_ERROR, HAS_DOCKER_SDK
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not HAS_DOCKER_SDK:
-        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python; Debian: python3-docker)"), exception=DOCKER_SDK_IMPORT_ERROR)
     module.exit_json(**DockerPodManager(module).run())
 
 

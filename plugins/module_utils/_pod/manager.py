@@ -115,6 +115,11 @@ class DockerPodManager:
             raise
         cgroup_texts = [a.describe() for a in cg_plan.actions] if cg_plan else []
         actions += plan_pod(spec, observed, cgroup_parent, cgroup_texts, bool(cg_plan and cg_plan.before_exists))
+        if actions:
+            try:
+                client.require_sdk()  # in check mode too, so that it fails as the real run would
+            except DockerUnavailable as exc:
+                self.fail(f"pod {spec.name}: {exc}")
 
         if actions and not self.module.check_mode:
             sandbox_id = observed.sandbox["Id"] if observed.sandbox else None
