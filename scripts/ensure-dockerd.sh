@@ -3,6 +3,8 @@
 # systemd where it is PID 1, else dockerd in the background with its log in
 # ${PODLAB_DOCKERD_LOG:-/var/log/podlab-dockerd.log}. Idempotent.
 set -euo pipefail
+. "$(dirname "$0")/_lib.sh"
+as_root "$@"
 
 log=${PODLAB_DOCKERD_LOG:-/var/log/podlab-dockerd.log}
 
