@@ -1,6 +1,7 @@
 """The whole test suite: every step, its log, and one closing line `N passed, N failed`.
 
-Run by scripts/test.sh (README command 2) after scripts/setup.sh. Each step's
+Run by scripts/test.sh (README command 2) after scripts/setup.sh --test; with --quick only the
+quick tier (units, lint, sanity of the changed files). Each step's
 output goes to tests/output/suite/<step>.log; pytest-based steps count their
 test cases from JUnit files, other steps count as one test each.
 """
@@ -93,6 +94,12 @@ class Suite:
         print("\nstep                                      passed  failed    time")
         for r in self.results:
             print(f"{r.step:<40} {r.passed:>7} {r.failed:>7} {r.seconds:>6.0f}s {r.note}")
+        total = sum(r.seconds for r in self.results)
+        if total > 0:
+            print(f"\nwhere the time went ({total:.0f} s in all), slowest first:")
+            for r in sorted(self.results, key=lambda r: r.seconds, reverse=True)[:8]:
+                if r.seconds >= 1:
+                    print(f"  {r.seconds:>6.0f}s {100 * r.seconds / total:>4.0f}%  {r.step}")
         passed = sum(r.passed for r in self.results)
         failed = sum(r.failed for r in self.results)
         print(f"{passed} passed, {failed} failed", flush=True)
@@ -121,6 +128,22 @@ def stage_collection() -> Path:
     return dest
 
 
+def changed_files() -> tuple[list[str], str]:
+    """Files changed against the main branch (committed or not, untracked included) and what they were compared with.
+
+    The base is $PODLAB_BASE, else the branch's upstream (origin/main in a clone), else origin/main, else HEAD
+    (only what is not committed yet)."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+    candidates = [os.environ.get("PODLAB_BASE", ""), "@{upstream}", "origin/main"]
+    base = next((c for c in candidates if c and git("rev-parse", "--verify", "--quiet", f"{c}^{{commit}}").returncode == 0), "HEAD")
+    merge_base = git("merge-base", "HEAD", base).stdout.strip() or base
+    names = set(git("diff", "--name-only", merge_base).stdout.split())
+    names |= set(git("ls-files", "--others", "--exclude-standard").stdout.split())
+    return sorted(n for n in names if (ROOT / n).is_file()), base
+
+
 def install_get_pip_standin() -> None:
     cache = Path.home() / ".ansible" / "test" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -131,6 +154,8 @@ def install_get_pip_standin() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="run only steps whose name starts with this (repeatable)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick tier: units, lint and ansible-test sanity of the files changed against the main branch")
     parser.add_argument("--vm", action="store_true", default=os.environ.get("PODLAB_VM") == "1",
                         help="also run the cgroup v2 + systemd VM tier (PODLAB_VM=1)")
     parser.add_argument("--vagrant", action="store_true", default=os.environ.get("PODLAB_VAGRANT") == "1",
@@ -155,13 +180,23 @@ def main() -> int:
     suite.run("changelog-lint", [bin_("2.19", "antsibull-changelog"), "lint"])
 
     if not suite.only or any(s.startswith("sanity") for s in suite.only):
-        install_get_pip_standin()
-        staged = stage_collection()
-        for tier in tiers:
-            suite.run(f"sanity-{tier}", [bin_(tier, "ansible-test"), "sanity", "--venv", "--python", PYTHON_FOR_TIER[tier], "--color", "no"],
-                      cwd=staged, count=sanity_counts)
+        targets: list[str] = []
+        if args.quick:
+            targets, base = changed_files()
+            print(f"--- quick tier: ansible-test sanity of {len(targets)} file(s) changed against {base}", flush=True)
+        if args.quick and not targets:
+            suite.skip("sanity", "no file changed against the main branch")
+        else:
+            install_get_pip_standin()
+            staged = stage_collection()
+            for tier in tiers:
+                suite.run(f"sanity-{tier}", [bin_(tier, "ansible-test"), "sanity", "--venv", "--python", PYTHON_FOR_TIER[tier], "--color", "no",
+                                             *targets], cwd=staged, count=sanity_counts)
+    if args.quick:
+        return suite.summary()
 
     suite.run("galaxy-build-install-doc", ["bash", "tests/galaxy-build.sh", VENV["2.19"].name])
+    suite.run("safe-tarball", ["bash", "tests/safe-tarball.sh", VENV["2.19"].name])
     suite.run("vagrant-validate", ["bash", "tests/vagrant/validate.sh"])
 
     # The offline images every later step runs on (molecule/docker_host needs podlab/debian too).
