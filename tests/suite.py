@@ -118,12 +118,15 @@ def sanity_counts(text: str, rc: int) -> tuple[int, int]:
 
 
 def stage_collection() -> Path:
-    """Copy the tracked files to BUILD/ansible_collections/podlab/playground (ansible-test needs that path)."""
+    """Copy the files git lists (tracked and not deleted, untracked and not ignored) to
+    BUILD/ansible_collections/podlab/playground, anew each time (ansible-test needs that path)."""
     dest = BUILD / "ansible_collections" / "podlab" / "playground"
-    dest.mkdir(parents=True, exist_ok=True)
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, check=True).stdout
-    subprocess.run(["rsync", "-a", "--delete", "--exclude", "tests/output", "--from0", "--files-from=-", "./", str(dest) + "/"],
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.split(b"\0")
+    files = b"\0".join(f for f in listed if f and (ROOT / f.decode()).is_file())
+    subprocess.run(["rsync", "-a", "--exclude", "tests/output", "--from0", "--files-from=-", "./", str(dest) + "/"],
                    cwd=ROOT, input=files, check=True)
     return dest
 
