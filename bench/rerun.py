@@ -63,8 +63,8 @@ MODULES = """\
 RECAP = re.compile(r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
-def run_playbook(playbook: Path, times_file: Path | None = None) -> tuple[float, dict[str, int], str]:
-    """(wall ms, the recap's counts, output) of one ansible-playbook run."""
+def run_playbook(playbook: Path, times_file: Path | None = None) -> tuple[float, dict[str, int]]:
+    """(wall ms, the recap's counts) of one ansible-playbook run; it must succeed."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     if times_file:
         env.update(ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "bench" / "callback_plugins"),
@@ -76,7 +76,7 @@ def run_playbook(playbook: Path, times_file: Path | None = None) -> tuple[float,
     if proc.returncode != 0 or not match:
         raise SystemExit(f"rerun bench: {playbook.name} failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     counts = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
-    return ms, counts, proc.stdout
+    return ms, counts
 
 
 def pod_containers(pod: str) -> list[str]:
@@ -106,7 +106,7 @@ def main() -> int:
             playbooks = {"floor": floor, "modules": modules, "rerun": main_playbook}
             for iteration in range(args.n):
                 for name in rotated(list(playbooks), iteration):
-                    ms, counts, _ = run_playbook(playbooks[name], times_file if name == "rerun" else None)
+                    ms, counts = run_playbook(playbooks[name], times_file if name == "rerun" else None)
                     if name == "rerun":
                         if counts["changed"]:
                             raise SystemExit(f"rerun bench: iteration {iteration}: the main playbook changed {counts['changed']} thing(s); "
@@ -132,7 +132,7 @@ def main() -> int:
     medians = sorted(((statistics.median(v), k) for k, v in task_times.items()), reverse=True)
     for ms, task in medians[:12]:
         print(f"  {ms:>6.0f}  {task}")
-    print(f"  {sum(ms for ms, _ in medians):>6.0f}  all {len(medians)} tasks (the rest is ansible-playbook's start-up)")
+    print(f"  {sum(ms for ms, _task in medians):>6.0f}  all {len(medians)} tasks (the rest is ansible-playbook's start-up)")
 
     data: dict[str, Any] = {"n": args.n, "host": host_facts(), "samples_ms": samples, "paired_ratio_median": ratio,
                             "task_median_ms": {k: statistics.median(v) for k, v in task_times.items()}}
