@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, host_facts, min_median_max, rotated, write_results
+from ansible.executor.module_common import modify_module
+from ansible.plugins.loader import init_plugin_loader, module_loader
+from ansible.template import Templar
 
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "2.19" / "bin" / "ansible-playbook"
 TARGET_RATIO = 2.5
@@ -79,6 +82,21 @@ def run_playbook(playbook: Path, times_file: Path | None = None) -> tuple[float,
     return ms, counts
 
 
+def packaging_ms(modules: list[str]) -> dict[str, float]:
+    """What ansible-core spends packaging each module once (AnsiballZ: finding the module_utils it
+    imports, recursively, and zipping them), as every run does for each distinct module it uses."""
+    init_plugin_loader([str(ROOT / ".collections")])
+    times = {}
+    for name in modules:
+        found = module_loader.find_plugin_with_context(name)
+        start = time.perf_counter()
+        modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
+                      templar=Templar(loader=None), task_vars={"ansible_python_interpreter": sys.executable},
+                      module_compression="ZIP_DEFLATED")
+        times[name] = (time.perf_counter() - start) * 1000
+    return times
+
+
 def pod_containers(pod: str) -> list[str]:
     out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=podlab.pod={pod}"], capture_output=True, text=True, check=True).stdout
     return out.split()
@@ -87,7 +105,13 @@ def pod_containers(pod: str) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="iterations (each runs the three playbooks once)")
+    parser.add_argument("--packaging", action="store_true", help="only time ansible-core's packaging of each module the playbooks use")
     args = parser.parse_args()
+    if args.packaging:
+        for name, ms in packaging_ms(["ansible.builtin.ping", "ansible.builtin.command", "podlab.playground.image_recipe_info",
+                                      "podlab.playground.ns_facts", "podlab.playground.docker_pod"]).items():
+            print(f"{ms:>6.0f} ms  {name}")
+        return 0
     if not ANSIBLE_PLAYBOOK.exists():
         raise SystemExit(f"{ANSIBLE_PLAYBOOK} not found; run scripts/setup.sh first")
 
