@@ -35,6 +35,7 @@ if str(ROOT / ".collections") not in sys.path:
 import docker  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine  # noqa: E402
 
 # pylint: enable=wrong-import-position
@@ -182,23 +183,11 @@ def print_trace(title: str, calls: list[ApiCall], total_ms: float) -> None:
 # The host
 
 
-def cgroup_hierarchies() -> list[Path]:
-    """Every mounted cgroup hierarchy (v1 controllers, name=systemd, unified): runc creates a parent in all of them."""
-    seen: list[Path] = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        left, sep, right = line.partition(" - ")
-        if sep and right.split()[0] in ("cgroup", "cgroup2"):
-            mount = Path(left.split()[4])
-            if mount not in seen:
-                seen.append(mount)
-    return seen
-
-
-def rmdir_everywhere(relpath: str, hierarchies: list[Path]) -> None:
-    """What the recipes do after docker rm: runc never removes the parent it made."""
-    for hierarchy in hierarchies:
+def rmdir_everywhere(relpath: str, layout: Layout) -> None:
+    """What the recipes do after docker rm: runc never removes the parent it made (in every hierarchy)."""
+    for path in layout.everywhere(relpath):
         with contextlib.suppress(FileNotFoundError):
-            os.rmdir(hierarchy / relpath.lstrip("/"))
+            os.rmdir(path)
 
 
 def host_facts() -> dict[str, Any]:
@@ -241,9 +230,9 @@ def write_results(benchmark: str, data: dict[str, Any]) -> Path:
 class Sweeper:
     """Removes, and finds, what one run made: containers named PREFIX* and cgroups named *PREFIX* in every hierarchy."""
 
-    def __init__(self, prefix: str, hierarchies: list[Path]) -> None:
+    def __init__(self, prefix: str, layout: Layout) -> None:
         self.prefix = prefix
-        self.hierarchies = hierarchies
+        self.layout = layout
         self.api = docker.APIClient(version="auto")
 
     def containers(self) -> list[str]:
@@ -251,7 +240,7 @@ class Sweeper:
         return sorted(n.lstrip("/") for c in found for n in c["Names"] if self.prefix in n)
 
     def cgroups(self) -> list[Path]:
-        return sorted(p for h in self.hierarchies for p in h.glob(f"*{self.prefix}*") if p.is_dir())
+        return sorted(p for h in self.layout.hierarchies() for p in h.glob(f"*{self.prefix}*") if p.is_dir())
 
     def sweep(self, pod: str | None = None) -> None:
         """Remove every container and cgroup of this run, or only those of the pod named `pod`."""

@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import ROOT, cgroup_hierarchies, host_facts, min_median_max, write_results
+from _common import ROOT, host_facts, min_median_max, write_results  # first: it puts the checkout's .collections on sys.path
+
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 
 IMAGE = "podlab/debian:bookworm"
 CHECKOUT = "/srv/playground"
@@ -266,7 +268,8 @@ def remove(names: list[str]) -> list[str]:
 def leftovers(ids: list[str]) -> list[str]:
     """Containers of this run still there, and cgroups of its containers (with the inner pods' below them) still in a hierarchy."""
     left = docker("ps", "--all", "--format", "{{.Names}}", "--filter", f"label=io.podlab.bench.run={PREFIX}").split()
-    return left + [str(h / "docker" / i) for h in cgroup_hierarchies() for i in ids if (h / "docker" / i).exists()]
+    layout = Layout.detect()
+    return left + [str(path) for i in ids for path in layout.everywhere(f"docker/{i}") if path.exists()]
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,6 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     ApiCall,
     EngineFailed,
     Sweeper,
-    cgroup_hierarchies,
     host_facts,
     min_median_max,
     preflight,
@@ -64,6 +63,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
 )
 
 from ansible_collections.podlab.playground.plugins.module_utils import _namespaces, _ns_facts
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import ARGUMENT_SPEC as FACTS_SPEC
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import NsFactsManager
@@ -655,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     preflight()
     fleet = Fleet(args.k, args.members)
-    sweeper = Sweeper(PREFIX, cgroup_hierarchies())
+    sweeper = Sweeper(PREFIX, Layout.detect())
     facts = host_facts()
     print(f"ns_facts bench: {fleet.k} pods x (sandbox + {fleet.members}) = {fleet.size} containers, n={args.n}, "
           f"{facts['cpus']} CPUs, load {facts['loadavg'][0]:.2f}; names {PREFIX}*")

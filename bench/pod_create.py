@@ -37,7 +37,6 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     ApiCall,
     EngineFailed,
     Sweeper,
-    cgroup_hierarchies,
     host_facts,
     min_median_max,
     preflight,
@@ -50,6 +49,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     write_results,
 )
 
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC
 
@@ -104,9 +104,9 @@ class CliMethod(Method):
 
     key, label = "cli", "Docker CLI recipe"
 
-    def __init__(self, hierarchies: list[Path]) -> None:
+    def __init__(self, layout: Layout) -> None:
         self.docker = shutil.which("docker") or "docker"
-        self.hierarchies = hierarchies
+        self.layout = layout
 
     def _docker(self, *args: str) -> None:
         subprocess.run([self.docker, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -120,7 +120,7 @@ class CliMethod(Method):
     def teardown(self, pod: Pod) -> None:
         self._docker("rm", "-f", *pod.member_names)
         self._docker("rm", "-f", pod.sandbox)
-        rmdir_everywhere(pod.cgroup, self.hierarchies)
+        rmdir_everywhere(pod.cgroup, self.layout)
 
 
 class SdkMethod(Method):
@@ -128,9 +128,9 @@ class SdkMethod(Method):
 
     key, label = "sdk", "Docker SDK, sequential"
 
-    def __init__(self, hierarchies: list[Path]) -> None:
+    def __init__(self, layout: Layout) -> None:
         self.api = docker.APIClient(version="auto")
-        self.hierarchies = hierarchies
+        self.layout = layout
 
     def create(self, pod: Pod) -> None:
         api = self.api
@@ -146,7 +146,7 @@ class SdkMethod(Method):
     def teardown(self, pod: Pod) -> None:
         for name in [*pod.member_names, pod.sandbox]:
             self.api.remove_container(name, force=True)
-        rmdir_everywhere(pod.cgroup, self.hierarchies)
+        rmdir_everywhere(pod.cgroup, self.layout)
 
 
 def pod_params(pod: Pod, state: str) -> dict[str, Any]:
@@ -360,9 +360,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_methods(keys: list[str], hierarchies: list[Path]) -> list[Method]:
+def make_methods(keys: list[str], layout: Layout) -> list[Method]:
     known: dict[str, Callable[[], Method]] = {
-        "engine": EngineMethod, "sdk": lambda: SdkMethod(hierarchies), "cli": lambda: CliMethod(hierarchies), "ansible": AnsibleMethod,
+        "engine": EngineMethod, "sdk": lambda: SdkMethod(layout), "cli": lambda: CliMethod(layout), "ansible": AnsibleMethod,
     }
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -400,12 +400,12 @@ def traced(methods: list[Method], engine: EngineMethod | None, pod_of: Callable[
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     preflight()
-    hierarchies = cgroup_hierarchies()
-    methods = make_methods([k.strip() for k in args.methods.split(",") if k.strip()], hierarchies)
+    layout = Layout.detect()
+    methods = make_methods([k.strip() for k in args.methods.split(",") if k.strip()], layout)
     engine = next((m for m in methods if isinstance(m, EngineMethod)), None)
     if engine and args.profile:
         engine.profile = cProfile.Profile()
-    sweeper = Sweeper(PREFIX, hierarchies)
+    sweeper = Sweeper(PREFIX, layout)
 
     def sweep(pod: Pod) -> None:
         sweeper.sweep(pod.name)

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup import (
-    Action,
-    Applier,
-    Backend,
-    CgroupError,
-    CgroupfsBackend,
-    CgroupSpec,
-    Layout,
-    SystemdBackend,
-    systemd_is_running,
-)
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.apply import Action, Applier
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.backends import Backend, CgroupfsBackend, SystemdBackend, systemd_is_running
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.spec import CgroupSpec
 from ansible_collections.podlab.playground.plugins.module_utils._docker import daemon_cgroup_driver, docker_host
 
 # The option table: declared once, used by the module's argument_spec and by docker_pod.

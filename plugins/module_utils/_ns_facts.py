@@ -14,7 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup import CgroupError, Layout, read_limits
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import read_limits
 from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,
     DockerException,
@@ -257,19 +259,6 @@ class NsFactsManager:
 
     # -- pods ----------------------------------------------------------------
 
-    @staticmethod
-    def limit_dirs(layout: Layout, proc: dict[str, Any]) -> dict[str, Path]:
-        """Where a process's memory, cpu and pids limits live, from its /proc/PID/cgroup."""
-        paths = proc["cgroup"]["paths"]
-        if layout.version == 2:
-            return {"unified": (layout.unified or Path("/sys/fs/cgroup")) / paths.get("unified", "/").lstrip("/")}
-        dirs = {}
-        for controllers, path in paths.items():
-            for controller in controllers.split(","):
-                if controller in ("memory", "cpu", "pids") and controller in layout.v1:
-                    dirs[controller] = layout.v1[controller] / path.lstrip("/")
-        return dirs
-
     def cgroup_tree(self, sandbox: dict[str, Any], members: dict[str, dict[str, Any]], parent: str) -> dict[str, Any]:
         """The pod's cgroup and one child per container, with the limits the kernel files show."""
         version = self.cgroup_version()
@@ -280,7 +269,7 @@ class NsFactsManager:
         for name, facts in {"sandbox": sandbox, **members}.items():
             proc = facts.get("process")
             if proc:
-                paths = self.limit_dirs(layout, proc)
+                paths = layout.limit_dirs(proc["cgroup"]["paths"])  # from its /proc/PID/cgroup
                 children[name] = {"paths": {k: str(v) for k, v in paths.items()}, "limits": read_limits(version, paths)}
         sandbox_paths: dict[str, str] = children.get("sandbox", {}).get("paths", {})
         pod_paths = {k: Path(v).parent for k, v in sandbox_paths.items()}

@@ -224,7 +224,7 @@ stopped:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import ARGUMENT_SPEC, CgroupParentManager
 
 

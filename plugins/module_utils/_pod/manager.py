@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager, CgroupPlan
 from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,

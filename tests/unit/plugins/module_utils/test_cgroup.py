@@ -4,19 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup import (
-    UNLIMITED,
-    CgroupError,
-    CgroupfsBackend,
-    CgroupSpec,
-    Layout,
-    SystemdBackend,
-    shares_to_weight,
-    slice_path,
-    slice_unit,
-    split_name,
-    weight_to_shares,
-)
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.backends import CgroupfsBackend, SystemdBackend
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import shares_to_weight, weight_to_shares
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.names import slice_path, slice_unit, split_name
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.spec import CgroupSpec
+from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED
 
 PAGE = 4096
 

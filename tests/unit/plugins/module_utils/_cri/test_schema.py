@@ -44,8 +44,10 @@ def test_requests_encode_as_the_wire_protocol_says(message, value, wire):
 
 
 def test_nested_request_reaches_the_namespace_option_inside_linux_security_context():
-    config = {"metadata": {"name": "foo"}, "linux": {"cgroup_parent": "/kubepods/burstable/podu",
-                                                    "security_context": {"namespace_options": {"pid": "CONTAINER"}}}}
+    config = {
+        "metadata": {"name": "foo"},
+        "linux": {"cgroup_parent": "/kubepods/burstable/podu", "security_context": {"namespace_options": {"pid": "CONTAINER"}}},
+    }
     assert encode("PodSandboxConfig", config) == (
         b"\x0a\x05\x0a\x03foo"  # metadata (1) {name (1)}
         b"\x42\x20"  # linux (8), 32 bytes:
