@@ -24,6 +24,14 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     docker_host,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
+    LABEL_MEMBER,
+    LABEL_POD,
+    LABEL_ROLE,
+    MEMBER_ROLES,
+    ROLE_CONTAINER,
+    ROLE_SANDBOX,
+)
 
 SCHEMA_VERSION = 1
 FACTS_KEY = "podlab_ns"
@@ -153,9 +161,9 @@ class NsFactsManager:
         pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
         if pods:
             # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
-            label = f"podlab.pod={next(iter(pods))}" if len(pods) == 1 else "podlab.pod"
+            label = f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD
             for summary in self.engine().containers_with_label(label):
-                pod = (summary.get("Labels") or {}).get("podlab.pod")
+                pod = (summary.get("Labels") or {}).get(LABEL_POD)
                 if pod in pods:
                     inspected = self.inspect(summary["Id"])
                     if inspected is not None:  # removed between the list and the inspect
@@ -282,7 +290,7 @@ class NsFactsManager:
 
     def pod_facts(self, name: str, containers: list[dict[str, Any]], host: dict[str, Any]) -> dict[str, Any]:
         if not containers:
-            self.warnings.append(f"pod {name}: no container carries the label podlab.pod={name}")
+            self.warnings.append(f"pod {name}: no container carries the label {LABEL_POD}={name}")
             return {"name": name, "found": False}
         sandbox: dict[str, Any] | None = None
         parent = ""
@@ -291,11 +299,11 @@ class NsFactsManager:
         for inspected in containers:
             labels = inspected["Config"].get("Labels") or {}
             facts = self.container_facts(inspected, host)
-            role = labels.get("podlab.role")
-            if role == "sandbox":
+            role = labels.get(LABEL_ROLE)
+            if role == ROLE_SANDBOX:
                 sandbox, parent = facts, inspected["HostConfig"].get("CgroupParent") or ""
-            elif role in ("container", "init"):
-                (members if role == "container" else inits)[labels.get("podlab.member") or facts["name"]] = facts
+            elif role in MEMBER_ROLES:
+                (members if role == ROLE_CONTAINER else inits)[labels.get(LABEL_MEMBER) or facts["name"]] = facts
         running = {n: f["process"]["namespaces"] for n, f in members.items() if f.get("process")}
         sandbox_proc = (sandbox or {}).get("process") or {}
         host_ns = host.get("namespaces", {})

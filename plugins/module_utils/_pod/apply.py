@@ -10,12 +10,9 @@ from itertools import groupby
 from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_HASH, LABEL_MEMBER, LABEL_POD, LABEL_ROLE, ROLE_SANDBOX
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
-    LABEL_HASH,
-    LABEL_MEMBER,
-    LABEL_POD,
-    LABEL_ROLE,
     MemberSpec,
     PodSpec,
 )
@@ -98,7 +95,7 @@ class PodExecutor:
             config["hostname"] = spec.hostname
         if spec.ports:
             config["ports"] = [(p.container_port, p.proto) for p in spec.ports]
-        self.sandbox_id = self._create(spec.sandbox_name, spec.sandbox_image, role="sandbox", member="",
+        self.sandbox_id = self._create(spec.sandbox_name, spec.sandbox_image, role=ROLE_SANDBOX, member="",
                                        spec_hash=spec.sandbox_hash(self.cgroup_parent), host_config=host_config, config=config)
         if action.data.get("start"):
             self.client.start(self.sandbox_id)

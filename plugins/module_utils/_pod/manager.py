@@ -19,9 +19,10 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     docker_host,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_HASH
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, observe, pid_of, running
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import LABEL_HASH, PodSpec, PodSpecError, build_spec
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec, PodSpecError, build_spec
 
 MAKE_IMAGES_HINT = "build the playground's images with: ansible-playbook playbooks/images.yml (podlab.playground.playground_images)"
 

@@ -9,12 +9,16 @@ from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import ns_identity
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_MEMBER,
     LABEL_POD,
     LABEL_ROLE,
-    PodSpec,
+    ROLE_CONTAINER,
+    ROLE_INIT,
+    ROLE_SANDBOX,
+    container_name,
 )
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec
 
 
 @dataclass
@@ -48,11 +52,11 @@ def observe(client: DockerClient, spec: PodSpec) -> ObservedPod:
     for container in client.containers_by_label(f"{LABEL_POD}={spec.name}"):
         labels = container["Config"].get("Labels") or {}
         role, member, name = labels.get(LABEL_ROLE), labels.get(LABEL_MEMBER), container["Name"].lstrip("/")
-        if role == "sandbox" and name == spec.sandbox_name and pod.sandbox is None:
+        if role == ROLE_SANDBOX and name == spec.sandbox_name and pod.sandbox is None:
             pod.sandbox = container
-        elif role == "container" and member and name == f"{spec.name}_{member}" and member not in pod.members:
+        elif role == ROLE_CONTAINER and member and name == container_name(spec.name, role, member) and member not in pod.members:
             pod.members[member] = container
-        elif role == "init" and member and name == f"{spec.name}_init_{member}" and member not in pod.inits:
+        elif role == ROLE_INIT and member and name == container_name(spec.name, role, member) and member not in pod.inits:
             pod.inits[member] = container
         else:
             pod.strays.append(container)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_HASH, ROLE_CONTAINER, container_name
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, running, stale_namespaces
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
-    LABEL_HASH,
     MEMBER_OPTIONS,
     MemberSpec,
     PodSpec,
@@ -143,10 +143,10 @@ class _Planner:
             # Members stopped before and started after the sandbox join its new namespaces, no new containers needed.
             sandbox.append(PodAction("sandbox_restart", spec.sandbox_name, "state: restarted"))
             stops_before_sandbox = [
-                PodAction("member_stop", f"{spec.name}_{name}", "so that it joins the restarted sandbox", G_STOP, {"member": name})
+                PodAction("member_stop", container_name(spec.name, ROLE_CONTAINER, name), "so that it joins the restarted sandbox", G_STOP, {"member": name})
                 for name in restart_members if running(observed.members.get(name))
             ]
-            members += [PodAction("member_start", f"{spec.name}_{name}", "state: restarted", G_MEMBERS, {"member": name})
+            members += [PodAction("member_start", container_name(spec.name, ROLE_CONTAINER, name), "state: restarted", G_MEMBERS, {"member": name})
                         for name in restart_members]
         stops = self.plan_stops(sandbox, members)
         orphans = [PodAction("volume_remove", v, "no longer a pod volume") for v in sorted(observed.volumes - wanted_volumes)]

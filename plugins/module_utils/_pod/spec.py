@@ -17,12 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ROLE_CONTAINER, ROLE_INIT, ROLE_SANDBOX, container_name, volume_name
 from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED, human_size, parse_cpus, parse_size
 
-LABEL_POD = "podlab.pod"
-LABEL_ROLE = "podlab.role"
-LABEL_MEMBER = "podlab.member"
-LABEL_HASH = "podlab.spec-hash"
 DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PORT = re.compile(
@@ -205,10 +202,10 @@ class PodSpec:
 
     @property
     def sandbox_name(self) -> str:
-        return f"{self.name}_sandbox"
+        return container_name(self.name, ROLE_SANDBOX)
 
     def volume_name(self, volume: str) -> str:
-        return f"{self.name}_{volume}"
+        return volume_name(self.name, volume)
 
     def sandbox_hash(self, cgroup_parent: str | None) -> str:
         return spec_hash({
@@ -242,8 +239,7 @@ def _member(pod: str, raw: dict[str, Any], role: str) -> MemberSpec:
                 options[option.name] = option.normalise(raw[option.name])
             except ValueError as exc:
                 raise PodSpecError(f"{role} {name}: {exc}") from None
-    prefix = f"{pod}_init_" if role == "init" else f"{pod}_"
-    return MemberSpec(name, role, raw["image"], options, prefix + name)
+    return MemberSpec(name, role, raw["image"], options, container_name(pod, role, name))
 
 
 def _port(text: str) -> Port:
@@ -259,8 +255,8 @@ def build_spec(params: dict[str, Any]) -> PodSpec:
     name = params["name"]
     if not _NAME.match(name):
         raise PodSpecError(f"pod name {name!r}: use letters, digits and _ . - and start with a letter or digit")
-    members = tuple(_member(name, m, "container") for m in params["containers"])
-    inits = tuple(_member(name, m, "init") for m in params["init_containers"])
+    members = tuple(_member(name, m, ROLE_CONTAINER) for m in params["containers"])
+    inits = tuple(_member(name, m, ROLE_INIT) for m in params["init_containers"])
     seen: set[str] = set()
     for member in members + inits:
         if member.name in seen:
