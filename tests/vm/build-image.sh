@@ -9,9 +9,16 @@
 set -euo pipefail
 
 cache=${PODLAB_CACHE_DIR:-/var/cache/podlab-playground}/vm
-mirror=${PODLAB_VM_MIRROR:-http://deb.debian.org/debian}
-security_mirror=${PODLAB_VM_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 suite=bookworm
+# The mirrors this host's apt uses for the suite (apt-get indextargets), unless given.
+# shellcheck disable=SC2016 # $(REPO_URI) is apt's field syntax, not the shell's
+host_mirror() { apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk -v r="$1" '$2 == r {sub("/$", "", $1); print $1; exit}'; }
+mirror=${PODLAB_VM_MIRROR:-$(host_mirror "$suite")}
+security_mirror=${PODLAB_VM_SECURITY_MIRROR:-$(host_mirror "$suite-security")}
+if [ -z "$mirror" ] || [ -z "$security_mirror" ]; then
+  echo "build-image: this host's apt has no $suite or $suite-security source; set PODLAB_VM_MIRROR and PODLAB_VM_SECURITY_MIRROR" >&2
+  exit 1
+fi
 disk_size=10G
 
 # What ENVIRONMENT-VM.md measured as a bootable systemd host, installed by debootstrap,
