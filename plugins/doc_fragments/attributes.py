@@ -17,3 +17,16 @@ attributes:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 """
+
+    # The support of a module that only reads (facts and info modules): podlab.playground.attributes.read_only
+    READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: It only reads; check mode changes nothing either.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+"""

@@ -27,14 +27,7 @@ requirements:
     C(ssh://) O(docker_host) needs the Docker SDK for Python (5.0.3 or later).
 extends_documentation_fragment:
   - podlab.playground.attributes
-attributes:
-  check_mode:
-    support: full
-    details: It only reads; check mode changes nothing either.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+  - podlab.playground.attributes.read_only
 options:
   files:
     description:

@@ -36,15 +36,9 @@ requirements:
     more is needed; a C(tcp://) or C(ssh://) O(docker_host) needs the Docker SDK for Python (5.0.3 or later).
 extends_documentation_fragment:
   - podlab.playground.attributes
+  - podlab.playground.attributes.read_only
   - ansible.builtin.action_common_attributes.facts
 attributes:
-  check_mode:
-    support: full
-    details: It only reads; check mode changes nothing either.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
   facts:
     support: full
 options:

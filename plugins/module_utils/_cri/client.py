@@ -137,14 +137,18 @@ class CriClient:
     def remove_pod_sandbox(self, sandbox_id: str) -> None:
         self.call("RuntimeService", "RemovePodSandbox", {"pod_sandbox_id": sandbox_id})
 
-    def pod_sandbox_status(self, sandbox_id: str, verbose: bool = False) -> dict[str, Any] | None:
-        """The sandbox's status (with info["info"], JSON, when verbose), or None when there is no such sandbox."""
+    def _found(self, method: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """A RuntimeService status call's reply, or None when the runtime has no such object."""
         try:
-            return self.call("RuntimeService", "PodSandboxStatus", {"pod_sandbox_id": sandbox_id, "verbose": verbose})
+            return self.call("RuntimeService", method, request)
         except CriError as exc:
             if exc.code == "NOT_FOUND":
                 return None
             raise
+
+    def pod_sandbox_status(self, sandbox_id: str, verbose: bool = False) -> dict[str, Any] | None:
+        """The sandbox's status (with info["info"], JSON, when verbose), or None when there is no such sandbox."""
+        return self._found("PodSandboxStatus", {"pod_sandbox_id": sandbox_id, "verbose": verbose})
 
     def list_pod_sandboxes(self, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
         return self.call("RuntimeService", "ListPodSandbox", {"filter": {"label_selector": labels or {}}}).get("items", [])
@@ -168,12 +172,8 @@ class CriClient:
         return self.call("RuntimeService", "ListContainers", request).get("containers", [])
 
     def container_status(self, container_id: str, verbose: bool = False) -> dict[str, Any] | None:
-        try:
-            return self.call("RuntimeService", "ContainerStatus", {"container_id": container_id, "verbose": verbose})
-        except CriError as exc:
-            if exc.code == "NOT_FOUND":
-                return None
-            raise
+        """The container's status (with info["info"], JSON, when verbose), or None when there is no such container."""
+        return self._found("ContainerStatus", {"container_id": container_id, "verbose": verbose})
 
     def image_status(self, image: str) -> dict[str, Any] | None:
         """The image as the runtime's image service has it, or None when it has no such image."""
