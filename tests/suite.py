@@ -25,6 +25,9 @@ PYTHON_FOR_TIER = {"2.19": "3.11", "2.21": "3.12"}
 # The managed host's Python for each tier's integration run: Debian's python3 with
 # python3-docker (SDK 5.0.3), and the 2.21 venv with the newest SDK (7.x).
 MANAGED_PYTHON = {"2.19": "/usr/bin/python3", "2.21": str(VENV["2.21"] / "bin" / "python")}
+# Steps that start the CRI containerd (roles/cri_runtime) or leave pods in it; after any of them the
+# suite ends with cri-node-teardown.
+CRI_STARTERS = ("cri-node", "integration-", "molecule-cri")
 BUILD = Path(os.environ.get("PODLAB_BUILD_DIR", "/tmp/podlab-playground-build"))
 
 
@@ -61,8 +64,8 @@ class Suite:
         self.results: list[Result] = []
 
     def run(self, step: str, argv: list[str], *, cwd: Path = ROOT, junit: Path | None = None, env: dict | None = None,
-            count=None) -> None:
-        if self.only and not any(step.startswith(o) for o in self.only):
+            count=None, always: bool = False) -> None:
+        if not always and self.only and not any(step.startswith(o) for o in self.only):
             return
         log = OUT / f"{step}.log"
         print(f"--- {step}: {' '.join(argv)}", flush=True)
@@ -85,6 +88,10 @@ class Suite:
         print(f"    {status}: {passed} passed, {failed} failed in {elapsed:.0f}s (log: {log.relative_to(ROOT)})", flush=True)
         if failed:
             print("    " + "\n    ".join(text.strip().splitlines()[-25:]), flush=True)
+
+    def ran(self, *prefixes: str) -> bool:
+        """Whether a step whose name starts with one of prefixes has run."""
+        return any(r.step.startswith(prefixes) for r in self.results if not r.note.startswith("skipped"))
 
     def skip(self, step: str, why: str) -> None:
         print(f"--- {step}: SKIPPED ({why})", flush=True)
@@ -198,14 +205,30 @@ def main() -> int:
     if args.quick:
         return suite.summary()
 
+    try:
+        full_steps(suite, args)
+    finally:
+        # No containerd of the suite's left running, whatever failed before: the steps that start it
+        # (cri-node, the cri_pod target, molecule/cri) may have left it up, or pods in it.
+        if suite.ran(*CRI_STARTERS):
+            suite.run("cri-node-teardown", [bin_("2.19", "ansible-playbook"), "playbooks/cri_node_teardown.yml",
+                                            "-e", "cri_runtime_teardown_force=true"], always=True)
+    return suite.summary()
+
+
+def full_steps(suite: Suite, args: argparse.Namespace) -> None:
     suite.run("galaxy-build-install-doc", ["bash", "tests/galaxy-build.sh", VENV["2.19"].name])
     suite.run("safe-tarball", ["bash", "tests/safe-tarball.sh", VENV["2.19"].name])
     suite.run("vagrant-validate", ["bash", "tests/vagrant/validate.sh"])
 
     # The offline images every later step runs on (molecule/docker_host needs podlab/debian too).
     suite.run("images", [bin_("2.19", "ansible-playbook"), "playbooks/images.yml"])
+    # containerd with its CRI plugin, the images imported into k8s.io, for the cri_pod target on both tiers
+    # (the target starts it itself when run alone). molecule/cri and molecule/cri_runtime start it
+    # themselves too, and stop it in their cleanup; cri-node-teardown stops it at the end.
+    suite.run("cri-node", [bin_("2.19", "ansible-playbook"), "playbooks/cri_node.yml"])
 
-    for tier in tiers:
+    for tier in suite.tiers:
         junit = OUT / f"integration-{tier}.xml"
         suite.run(f"integration-{tier}", [bin_(tier, "python"), "tests/integration/run.py", "--python", MANAGED_PYTHON[tier],
                                           "--suite", f"integration-{tier}", "--junit", str(junit)], junit=junit)
@@ -222,8 +245,6 @@ def main() -> int:
         suite.run("vagrant-up", ["bash", "tests/vagrant/run.sh"], junit=OUT.parent / "vagrant" / "vagrant.xml")
     else:
         suite.skip("vagrant-up", "vagrant up docker-host under libvirt runs with PODLAB_VAGRANT=1 (see docs/vagrant.md)")
-
-    return suite.summary()
 
 
 if __name__ == "__main__":
