@@ -178,3 +178,10 @@ class CriClient:
     def image_status(self, image: str) -> dict[str, Any] | None:
         """The image as the runtime's image service has it, or None when it has no such image."""
         return self.call("ImageService", "ImageStatus", {"image": {"image": image}}).get("image")
+
+    def pull_image(self, image: str, sandbox_config: dict[str, Any] | None = None) -> str:
+        reply = self.call("ImageService", "PullImage", {"image": {"image": image}, "sandbox_config": sandbox_config or {}})
+        return reply["image_ref"]
+
+    def update_container_resources(self, container_id: str, resources: dict[str, Any]) -> None:
+        self.call("RuntimeService", "UpdateContainerResources", {"container_id": container_id, "linux": resources})

@@ -83,7 +83,8 @@ MESSAGES: dict[str, list[tuple[str, int, str]]] = {
               ("selinux_relabel", 4, "bool"), ("propagation", 5, "MountPropagation")],
     "LinuxContainerSecurityContext": [("privileged", 2, "bool"), ("namespace_options", 3, "NamespaceOption"),
                                       ("run_as_user", 5, "Int64Value"), ("run_as_username", 6, "string"),
-                                      ("readonly_rootfs", 7, "bool"), ("no_new_privs", 11, "bool")],
+                                      ("readonly_rootfs", 7, "bool"), ("no_new_privs", 11, "bool"),
+                                      ("run_as_group", 12, "Int64Value")],
     "LinuxContainerConfig": [("resources", 1, "LinuxContainerResources"), ("security_context", 2, "LinuxContainerSecurityContext")],
     "ContainerMetadata": [("name", 1, "string"), ("attempt", 2, "uint32")],
     "ContainerConfig": [("metadata", 1, "ContainerMetadata"), ("image", 2, "ImageSpec"), ("command", 3, "repeated string"),
@@ -115,7 +116,11 @@ MESSAGES: dict[str, list[tuple[str, int, str]]] = {
                         ("reason", 10, "string"), ("message", 11, "string"), ("labels", 12, "map"),
                         ("annotations", 13, "map"), ("mounts", 14, "repeated Mount"), ("log_path", 15, "string")],
     "ContainerStatusResponse": [("status", 1, "ContainerStatus"), ("info", 2, "map")],
+    "UpdateContainerResourcesRequest": [("container_id", 1, "string"), ("linux", 2, "LinuxContainerResources")],
+    "UpdateContainerResourcesResponse": [],
     # ImageService.ImageStatus
+    "PullImageRequest": [("image", 1, "ImageSpec"), ("sandbox_config", 3, "PodSandboxConfig")],
+    "PullImageResponse": [("image_ref", 1, "string")],
     "ImageStatusRequest": [("image", 1, "ImageSpec"), ("verbose", 2, "bool")],
     "Image": [("id", 1, "string"), ("repo_tags", 2, "repeated string"), ("repo_digests", 3, "repeated string"),
               ("size", 4, "uint64")],
@@ -138,9 +143,11 @@ SERVICES: dict[str, dict[str, tuple[str, str]]] = {
         "RemoveContainer": ("RemoveContainerRequest", "RemoveContainerResponse"),
         "ListContainers": ("ListContainersRequest", "ListContainersResponse"),
         "ContainerStatus": ("ContainerStatusRequest", "ContainerStatusResponse"),
+        "UpdateContainerResources": ("UpdateContainerResourcesRequest", "UpdateContainerResourcesResponse"),
     },
     "ImageService": {
         "ImageStatus": ("ImageStatusRequest", "ImageStatusResponse"),
+        "PullImage": ("PullImageRequest", "PullImageResponse"),
     },
 }
 

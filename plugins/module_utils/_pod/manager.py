@@ -1,10 +1,8 @@
-# Copyright: podlab.playground contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""Private to podlab.playground: the manager behind the docker_pod module. Not a public API.
+"""Private to podlab.playground: the managers behind docker_pod and cri_pod. Not a public API.
 
 spec (validate, normalise, hash) -> observe (one label-filtered list, /proc) ->
-plan (actions with reasons) -> apply (unless check mode) -> report.
+plan (actions with reasons) -> apply (unless check mode) -> report. PodManager is that
+run, once; DockerPodManager and CriPodManager (in _pod/cri.py) give it their runtime.
 """
 from __future__ import annotations
 
@@ -19,15 +17,21 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     docker_host,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_HASH
-from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, observe, pid_of, running
+from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
+from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec, PodSpecError, build_spec
+from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import PodRuntime
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MAKE_IMAGES_HINT, PodSpec, PodSpecError, build_spec
 
-MAKE_IMAGES_HINT = "build the playground's images with: ansible-playbook playbooks/images.yml (podlab.playground.playground_images)"
 
+class PodManager:
+    """One run of a pod module; a subclass connects its runtime and names what differs."""
 
-class DockerPodManager:
+    runtime: PodRuntime
+    # Exceptions of a read that fail the run with "<pod>: <message>"; prefix per type.
+    read_errors: tuple[tuple[type[Exception], str], ...] = ()
+
     def __init__(self, module: Any) -> None:
         self.module = module
         self.params = module.params
@@ -38,24 +42,57 @@ class DockerPodManager:
             self.module.warn(warning)
         self.module.fail_json(msg=msg)
 
+    # -- what a runtime's manager provides -------------------------------------
+
+    def build_spec(self) -> PodSpec:
+        return build_spec(self.params)
+
+    def connect(self, spec: PodSpec) -> None:
+        """Reach the runtime (sets self.runtime); raise one of read_errors when it does not answer."""
+        raise NotImplementedError
+
+    def cgroup_driver(self) -> str | None:
+        """The runtime's cgroup driver when it says so, else None (the cgroup code decides)."""
+        return None
+
+    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        raise NotImplementedError
+
+    def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
+        """A last check, in check mode too, so that check mode fails where the real run would."""
+
+    def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
+                 cgroups: CgroupParentManager | None) -> PodExecutor:
+        raise NotImplementedError
+
+    def runtime_report(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
+        """Keys the runtime adds to the returned pod."""
+        return {}
+
+    def hostname_of(self, sandbox: Any) -> str | None:
+        return None
+
+    def sandbox_ip(self, sandbox: Any) -> str | None:
+        return None
+
     # -- cgroup parent -------------------------------------------------------
 
-    def cgroup_manager(self, spec: PodSpec, state: str, daemon_driver: str | None) -> CgroupParentManager:
+    def cgroup_manager(self, spec: PodSpec, state: str) -> CgroupParentManager:
         cg = spec.cgroup
         params = {
             "name": spec.cgroup_name, "state": state, "memory": cg.get("memory"), "memory_swap": None, "cpus": cg.get("cpus"),
             "cpu_weight": None, "cpu_shares": None, "pids_max": cg.get("pids_max"), "driver": cg.get("driver", "auto"),
             "force": False, "docker_host": self.params.get("docker_host"),
         }
-        return CgroupParentManager(self.module, params, daemon_driver)
+        return CgroupParentManager(self.module, params, self.cgroup_driver())
 
-    def cgroup_plan(self, spec: PodSpec, daemon_driver: str | None) -> tuple[CgroupParentManager | None, CgroupPlan | None, str | None]:
-        """(manager, plan, the --cgroup-parent string) for the pod's cgroup."""
+    def cgroup_plan(self, spec: PodSpec) -> tuple[CgroupParentManager | None, CgroupPlan | None, str | None]:
+        """(manager, plan, the cgroup parent string the runtime is given) for the pod's cgroup."""
         if not spec.cgroup_name:
             return None, None, None
         if not spec.cgroup.get("create", True):
             return None, None, spec.cgroup_name  # the user's own cgroup parent, used as given
-        manager = self.cgroup_manager(spec, "absent" if spec.state == "absent" else "present", daemon_driver)
+        manager = self.cgroup_manager(spec, "absent" if spec.state == "absent" else "present")
         if spec.state == "absent":
             # The removal is planned for real after the containers are gone (they populate it now).
             backend, _driver = manager.backend()
@@ -64,84 +101,42 @@ class DockerPodManager:
         self.warnings += manager.warnings
         if plan.docker_driver and plan.docker_driver != plan.backend.driver:
             raise PodSpecError(
-                f"cgroup_parent: the Docker daemon uses the {plan.docker_driver} cgroup driver but the pod's cgroup would be made "
-                f"with {plan.backend.driver}; set cgroup_parent.driver to {plan.docker_driver} or auto"
+                f"cgroup_parent: the {self.runtime.name} runtime uses the {plan.docker_driver} cgroup driver but the pod's cgroup "
+                f"would be made with {plan.backend.driver}; set cgroup_parent.driver to {plan.docker_driver} or auto"
             )
         return manager, plan, plan.backend.docker_parent()
-
-    # -- images --------------------------------------------------------------
-
-    def ensure_images(self, client: DockerClient, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
-        actions = []
-        for image, image_id in sorted(observed.image_ids.items()):
-            if image_id is None and spec.pull == "never":
-                raise PodSpecError(f"image {image} is not present on the Docker host and pull is never; {MAKE_IMAGES_HINT}, or docker load it")
-            if image_id is not None and spec.pull != "always":
-                continue
-            if self.module.check_mode:
-                if image_id is None:
-                    actions.append(PodAction("pull", image, "not present on the Docker host"))
-                continue
-            try:
-                new_id = client.pull(image)
-            except DockerException as exc:
-                raise PodSpecError(
-                    f"image {image} is not present on the Docker host and could not be pulled ({exc}); "
-                    f"{MAKE_IMAGES_HINT}, docker load it, or name an image your registry has"
-                ) from None
-            if new_id != image_id:
-                actions.append(PodAction("pull", image, "not present on the Docker host" if image_id is None else "pull: always found a newer image"))
-                observed.image_ids[image] = new_id
-        return actions
 
     # -- the run -------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
+        name = self.params["name"]
         try:
-            spec = build_spec(self.params)
-            client = DockerClient(docker_host(self.params.get("docker_host")))
-            daemon_driver = client.info().get("CgroupDriver")  # the one info call of the run
-            observed = observe(client, spec)
-            actions = self.ensure_images(client, spec, observed) if spec.state != "absent" else []
-            cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec, daemon_driver)
+            spec = self.build_spec()
+            self.connect(spec)
+            observed = self.runtime.observe(spec)
+            actions = self.image_actions(spec, observed) if spec.state != "absent" else []
+            cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
         except (PodSpecError, CgroupError) as exc:
-            msg = str(exc) if str(exc).startswith("pod ") else f"pod {self.params['name']}: {exc}"
-            self.fail(msg)
+            self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
             raise  # fail() exits; this keeps type checkers informed
-        except DockerUnavailable as exc:
-            self.fail(f"pod {self.params['name']}: {exc}")
+        except tuple(t for t, _ in self.read_errors) as exc:
+            prefix = next(p for t, p in self.read_errors if isinstance(exc, t))
+            self.fail(f"pod {name}: {prefix}{exc}")
             raise
-        except DockerException as exc:
-            self.fail(f"pod {self.params['name']}: the Docker daemon refused a read: {exc}")
-            raise
-        cgroup_texts = [a.describe() for a in cg_plan.actions] if cg_plan else []
-        actions += plan_pod(spec, observed, cgroup_parent, cgroup_texts, bool(cg_plan and cg_plan.before_exists))
+        cgroup_steps = [PodAction("cgroup", spec.cgroup_name or "", a.describe(), data={"plan": cg_plan}) for a in cg_plan.actions] if cg_plan else []
+        actions += plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
+                            cgroup_exists=bool(cg_plan and cg_plan.before_exists))
         if actions:
-            try:
-                client.require_sdk()  # in check mode too, so that it fails as the real run would
-            except DockerUnavailable as exc:
-                self.fail(f"pod {spec.name}: {exc}")
+            self.before_apply(spec, actions)
 
         if actions and not self.module.check_mode:
-            sandbox_id = observed.sandbox["Id"] if observed.sandbox else None
-
-            def cgroup_apply() -> None:
-                if cg_manager and cg_plan and cg_plan.actions and not cg_plan.applied:
-                    cg_manager.execute(cg_plan)
-
-            def cgroup_remove() -> None:
-                if cg_manager:
-                    removal = cg_manager.prepare()
-                    if removal.actions:
-                        cg_manager.execute(removal)
-
-            executor = PodExecutor(client, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id,
-                                   cgroup_apply=cgroup_apply, cgroup_remove=cgroup_remove)
+            sandbox_id = observed.sandbox.id if observed.sandbox else None
+            executor = self.executor(spec, cgroup_parent, sandbox_id, cg_manager)
             try:
-                executor.run([a for a in actions if a.kind != "pull"])
+                executor.run(actions)
             except (PodError, CgroupError) as exc:
                 self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {spec.name}: {exc}")
-            after = observe(client, spec)
+            after = self.runtime.observe(spec)
         else:
             after = observed
 
@@ -160,11 +155,10 @@ class DockerPodManager:
 
     @staticmethod
     def diff_view(observed: ObservedPod, spec: PodSpec) -> dict[str, Any]:
-        def view(container: dict[str, Any] | None) -> dict[str, Any] | None:
+        def view(container: ContainerView | None) -> dict[str, Any] | None:
             if not container:
                 return None
-            return {"image": container["Config"].get("Image"), "state": container["State"].get("Status"),
-                    "spec_hash": (container["Config"].get("Labels") or {}).get(LABEL_HASH)}
+            return {"image": container.image, "state": container.status, "spec_hash": container.spec_hash}
         return {
             "sandbox": view(observed.sandbox),
             "containers": {name: view(c) for name, c in sorted(observed.members.items())},
@@ -191,21 +185,17 @@ class DockerPodManager:
                  cg_plan: CgroupPlan | None) -> dict[str, Any]:
         sandbox = pod.sandbox
 
-        def member(name: str, container: dict[str, Any] | None) -> dict[str, Any]:
+        def member(name: str, container: ContainerView | None) -> dict[str, Any]:
             return {
                 "name": name,
-                "container": container["Name"].lstrip("/") if container else None,
-                "id": container["Id"] if container else None,
+                "container": container.name if container else None,
+                "id": container.id if container else None,
                 "pid": pid_of(container) or None,
-                "image": container["Config"].get("Image") if container else None,
-                "state": container["State"].get("Status") if container else "absent",
-                "exit_code": container["State"].get("ExitCode") if container and not running(container) else None,
+                "image": container.image if container else None,
+                "state": container.status if container else "absent",
+                "exit_code": container.exit_code if container and not running(container) else None,
             }
 
-        ip = None
-        if sandbox:
-            networks = sandbox["NetworkSettings"].get("Networks") or {}
-            ip = sandbox["NetworkSettings"].get("IPAddress") or next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
         if spec.state == "absent" and not pod.exists:
             state = "absent"
         elif running(sandbox) and all(running(pod.members.get(m.name)) for m in spec.members):
@@ -221,10 +211,66 @@ class DockerPodManager:
         return {
             "name": spec.name,
             "state": state,
-            "hostname": sandbox["Config"].get("Hostname") if sandbox else None,
-            "sandbox": {**member("sandbox", sandbox), "ip": ip},
+            "hostname": self.hostname_of(sandbox) if sandbox else None,
+            "sandbox": {**member("sandbox", sandbox), "ip": self.sandbox_ip(sandbox) if sandbox else None},
             "members": [member(m.name, pod.members.get(m.name)) for m in spec.members],
             "init_containers": [member(m.name, pod.inits.get(m.name)) for m in spec.inits],
             "volumes": sorted(pod.volumes),
             "cgroup": cgroup,
+            **self.runtime_report(spec, pod),
         }
+
+
+class DockerPodManager(PodManager):
+    """docker_pod: the pod engine on the Docker daemon."""
+
+    read_errors = ((DockerUnavailable, ""), (DockerException, "the Docker daemon refused a read: "))
+
+    def connect(self, spec: PodSpec) -> None:
+        self.client = DockerClient(docker_host(self.params.get("docker_host")))
+        self.daemon_driver = self.client.info().get("CgroupDriver")  # the one info call of the run
+        self.runtime = DockerRuntime(self.client)
+
+    def cgroup_driver(self) -> str | None:
+        return self.daemon_driver
+
+    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        """A missing image is pulled by the plan; pull: always asks the registry now, before planning, for the image's new ID."""
+        actions = []
+        for image, image_id in sorted(observed.image_ids.items()):
+            if image_id is None and spec.pull == "never":
+                raise PodSpecError(f"image {image} is not present on the Docker host and pull is never; {MAKE_IMAGES_HINT}, or docker load it")
+            if image_id is None:
+                actions.append(PodAction("pull", image, "not present on the Docker host"))
+                continue
+            if spec.pull != "always" or self.module.check_mode:
+                continue
+            try:
+                new_id = self.client.pull(image)
+            except DockerException as exc:
+                raise PodSpecError(
+                    f"image {image} is on the Docker host, but pull: always could not pull it ({exc}); "
+                    "use pull: missing to run the image the host has, or reach its registry"
+                ) from None
+            if new_id != image_id:
+                actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
+                observed.image_ids[image] = new_id
+        return actions
+
+    def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
+        try:
+            self.client.require_sdk()  # in check mode too, so that it fails as the real run would
+        except DockerUnavailable as exc:
+            self.fail(f"pod {spec.name}: {exc}")
+
+    def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
+                 cgroups: CgroupParentManager | None) -> PodExecutor:
+        return DockerExecutor(self.client, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
+
+    def hostname_of(self, sandbox: ContainerView) -> str | None:
+        return sandbox.raw["Config"].get("Hostname")
+
+    def sandbox_ip(self, sandbox: ContainerView) -> str | None:
+        settings = sandbox.raw["NetworkSettings"]
+        networks = settings.get("Networks") or {}
+        return settings.get("IPAddress") or next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)

@@ -7,15 +7,17 @@ The plan is data: a list of PodActions, each with its reason, made before
 anything is done. Check mode returns it; a real run executes exactly it.
 Smallest blast radius: a changed member is recreated alone; members are
 recreated only when the sandbox they joined is new, or the kernel shows them
-in namespaces that are no longer the sandbox's.
+in namespaces that are no longer the sandbox's. One planner for every runtime:
+what differs (what can be restarted, what is shown) is asked of the PodRuntime.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_HASH, ROLE_CONTAINER, container_name
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ROLE_CONTAINER, ContainerView, container_name
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, running, stale_namespaces
+from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import NOT_SHOWN, PodRuntime
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
     MEMBER_OPTIONS,
     MemberSpec,
@@ -55,10 +57,10 @@ class PodAction:
         return text if self.kind == "cgroup" or not self.reason else f"{text} ({self.reason})"
 
 
-def _image_changed(container: dict[str, Any], image: str, observed: ObservedPod) -> str | None:
+def _image_changed(container: ContainerView, image: str, observed: ObservedPod) -> str | None:
     wanted = observed.image_ids.get(image)
-    if wanted and container.get("Image") != wanted:
-        return f"image {image} is now {wanted[7:19]}"
+    if wanted and container.image_id and container.image_id != wanted:
+        return f"image {image} is now {wanted.removeprefix('sha256:')[:12]}"
     return None
 
 
@@ -70,57 +72,61 @@ class MemberContext:
     observed: ObservedPod
     context_hash: str
     sandbox_id: str | None
+    runtime: PodRuntime
 
 
-def _member_reasons(member: MemberSpec, container: dict[str, Any], ctx: MemberContext) -> list[str]:
+def _member_reasons(member: MemberSpec, container: ContainerView, ctx: MemberContext) -> list[str]:
     """Why this existing member needs a new container (empty: it does not)."""
-    spec, observed, context_hash, sandbox_id = ctx.spec, ctx.observed, ctx.context_hash, ctx.sandbox_id
+    spec, observed, sandbox_id, runtime = ctx.spec, ctx.observed, ctx.sandbox_id, ctx.runtime
     reasons = []
-    labels = container["Config"].get("Labels") or {}
-    if labels.get(LABEL_HASH) != context_hash:
+    if container.spec_hash != ctx.context_hash:
         reasons.append("its spec changed")
     changed_image = _image_changed(container, member.image, observed)
     if changed_image:
         reasons.append(changed_image)
-    if sandbox_id and container["HostConfig"].get("NetworkMode") != f"container:{sandbox_id}":
+    if sandbox_id and container.sandbox_id != sandbox_id:
         reasons.append("it joined another sandbox")
-    shared = ("net",) + (() if spec.host_ipc else ("ipc",)) + (("pid",) if spec.share_pid else ())
-    stale = stale_namespaces(container, observed.sandbox, shared)
+    stale = stale_namespaces(container, observed.sandbox, runtime.shared_namespaces(spec))
     if stale:
         reasons.append(f"the kernel shows it in {'/'.join(stale)} namespaces that are no longer the sandbox's (the sandbox restarted)")
     for option in MEMBER_OPTIONS:
         wanted = member.options.get(option.name)
         if wanted is None or option.in_place:
             continue
-        seen = option.read_back(container)
-        if not option.satisfied(wanted, seen):
-            reasons.append(f"the daemon shows {option.name}={seen!r}, wanted {wanted!r}")
+        seen = runtime.read_back(option, member, container)
+        if seen is not NOT_SHOWN and not option.satisfied(wanted, seen):
+            reasons.append(f"the {runtime.name} runtime shows {option.name}={seen!r}, wanted {wanted!r}")
     return reasons
 
 
-def in_place_updates(member: MemberSpec, container: dict[str, Any]) -> dict[str, Any]:
-    """In-place options whose value the daemon does not show: option -> wanted."""
+def in_place_updates(member: MemberSpec, container: ContainerView, runtime: PodRuntime) -> dict[str, Any]:
+    """In-place options whose value the runtime does not show: option -> wanted."""
     updates = {}
     for option in MEMBER_OPTIONS:
         wanted = member.options.get(option.name)
-        if wanted is not None and option.in_place and not option.satisfied(wanted, option.read_back(container)):
+        if wanted is None or not option.in_place:
+            continue
+        seen = runtime.read_back(option, member, container)
+        if seen is not NOT_SHOWN and not option.satisfied(wanted, seen):
             updates[option.name] = wanted
     return updates
 
 
-def plan_pod(spec: PodSpec, observed: ObservedPod, cgroup_parent: str | None, cgroup_actions: list[str],
-             cgroup_exists: bool) -> list[PodAction]:
+def plan_pod(spec: PodSpec, observed: ObservedPod, runtime: PodRuntime, *, cgroup_parent: str | None,
+             cgroup_actions: list[PodAction], cgroup_exists: bool) -> list[PodAction]:
+    """The whole plan; cgroup_actions are the pod cgroup's own steps, first when the pod is made."""
     if spec.state == "absent":
         return _plan_absent(spec, observed, cgroup_exists)
-    return _Planner(spec, observed, cgroup_parent).plan([PodAction("cgroup", spec.cgroup_name or "", t) for t in cgroup_actions])
+    return _Planner(spec, observed, runtime, cgroup_parent).plan(cgroup_actions)
 
 
 class _Planner:
     """One plan for started/stopped/restarted; each part of the pod has its method."""
 
-    def __init__(self, spec: PodSpec, observed: ObservedPod, cgroup_parent: str | None) -> None:
+    def __init__(self, spec: PodSpec, observed: ObservedPod, runtime: PodRuntime, cgroup_parent: str | None) -> None:
         self.spec = spec
         self.observed = observed
+        self.runtime = runtime
         self.cgroup_parent = cgroup_parent
         self.start = spec.state in ("started", "restarted")
         context = spec.member_context(cgroup_parent)
@@ -155,11 +161,9 @@ class _Planner:
     def plan_leftovers(self) -> None:
         """Containers that are ours by label but not in the spec go first."""
         observed, members, inits = self.observed, {m.name for m in self.spec.members}, {m.name for m in self.spec.inits}
-        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "not in the pod's spec", G_REMOVE) for c in observed.strays]
-        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "no longer a member", G_REMOVE)
-                          for name, c in sorted(observed.members.items()) if name not in members]
-        self.removals += [PodAction("remove", c["Name"].lstrip("/"), "no longer an init container", G_REMOVE)
-                          for name, c in sorted(observed.inits.items()) if name not in inits]
+        self.removals += [_remove(c, "not in the pod's spec") for c in observed.strays]
+        self.removals += [_remove(c, "no longer a member") for name, c in sorted(observed.members.items()) if name not in members]
+        self.removals += [_remove(c, "no longer an init container") for name, c in sorted(observed.inits.items()) if name not in inits]
 
     def plan_sandbox(self) -> list[PodAction]:
         spec, sandbox = self.spec, self.observed.sandbox
@@ -167,17 +171,21 @@ class _Planner:
             self.sandbox_new = "the sandbox is new"
             return [PodAction("sandbox_create", spec.sandbox_name, "missing", data={"start": self.start})]
         reasons = []
-        if (sandbox["Config"].get("Labels") or {}).get(LABEL_HASH) != spec.sandbox_hash(self.cgroup_parent):
+        if sandbox.spec_hash != spec.sandbox_hash(self.cgroup_parent):
             reasons.append("its spec changed")
         changed_image = _image_changed(sandbox, spec.sandbox_image, self.observed)
         if changed_image:
             reasons.append(changed_image)
-        ipc = sandbox["HostConfig"].get("IpcMode")
-        if ipc != ("host" if spec.host_ipc else "shareable"):
-            reasons.append(f"the daemon shows IpcMode={ipc!r}")
+        reasons += self.runtime.sandbox_drift(spec, sandbox)
+        if not self.runtime.restartable:
+            # A CRI sandbox is never started again: kubelet, too, makes a new one.
+            if spec.state == "restarted":
+                reasons.append("state: restarted")
+            elif self.start and not running(sandbox):
+                reasons.append(f"it is not ready, and a {self.runtime.name} sandbox cannot be started again")
         if reasons:
             self.sandbox_new = "the sandbox was replaced"
-            self.removals.append(PodAction("remove", spec.sandbox_name, "; ".join(reasons), G_REMOVE))
+            self.removals.append(_remove(sandbox, "; ".join(reasons), spec.sandbox_name))
             return [PodAction("sandbox_create", spec.sandbox_name, "; ".join(reasons), data={"start": self.start})]
         if self.start and not running(sandbox):
             self.sandbox_new = "the sandbox was started anew (new namespaces)"
@@ -187,24 +195,27 @@ class _Planner:
     def plan_members(self) -> tuple[list[PodAction], list[str]]:
         """Recreate, update in place, or start each member; and the members a restart stops and starts."""
         spec, observed = self.spec, self.observed
-        sandbox_id = None if self.sandbox_new or observed.sandbox is None else observed.sandbox["Id"]
+        sandbox_id = None if self.sandbox_new or observed.sandbox is None else observed.sandbox.id
         actions: list[PodAction] = []
         restart_members: list[str] = []
         for member in spec.members:
             container = observed.members.get(member.name)
             reasons = [self.sandbox_new] if self.sandbox_new else []
             if container is not None:
-                reasons += _member_reasons(member, container, MemberContext(spec, observed, self.context_hash[member.name], sandbox_id))
+                reasons += _member_reasons(member, container,
+                                           MemberContext(spec, observed, self.context_hash[member.name], sandbox_id, self.runtime))
+                if not reasons and self.start and not container.running and not self.runtime.restartable:
+                    reasons.append(f"it is {container.status}, and a {self.runtime.name} container cannot be started again")
             if container is None or reasons:
                 why = "; ".join(reasons) if container is not None else "missing"
                 if container is not None:
-                    self.removals.append(PodAction("remove", member.container_name, why, G_REMOVE))
+                    self.removals.append(_remove(container, why, member.container_name))
                 actions.append(PodAction("member_create", member.container_name, why, G_MEMBERS, {"member": member.name, "start": self.start}))
                 continue
-            updates = in_place_updates(member, container)
+            updates = in_place_updates(member, container, self.runtime)
             if updates:
                 actions.append(PodAction("member_update", member.container_name, ", ".join(f"{k}={v}" for k, v in updates.items()),
-                                         G_MEMBERS, {"member": member.name, "updates": updates}))
+                                         G_MEMBERS, {"member": member.name, "updates": updates, "id": container.id}))
             if spec.state == "restarted":
                 restart_members.append(member.name)
             elif self.start and not running(container):
@@ -221,16 +232,17 @@ class _Planner:
             container = observed.inits.get(init.name)
             return (
                 container is not None
-                and container["State"].get("Status") == "exited"
-                and container["State"].get("ExitCode") == 0
-                and (container["Config"].get("Labels") or {}).get(LABEL_HASH) == self.context_hash[init.name]
+                and container.status == "exited"
+                and container.exit_code == 0
+                and container.spec_hash == self.context_hash[init.name]
                 and not _image_changed(container, init.image, observed)
             )
 
         if not (self.sandbox_new or self.restarting or not all(settled(i) for i in spec.inits)):
             return []
         why = self.sandbox_new or ("state: restarted" if self.restarting else "an init container changed or did not succeed")
-        return [PodAction("init_run", i.container_name, why, data={"member": i.name}) for i in spec.inits]
+        return [PodAction("init_run", i.container_name, why, data={"member": i.name, "id": _id(observed.inits.get(i.name))})
+                for i in spec.inits]
 
     def plan_stops(self, sandbox: list[PodAction], members: list[PodAction]) -> list[PodAction]:
         """state: stopped stops the running members, then the sandbox."""
@@ -238,18 +250,27 @@ class _Planner:
         if spec.state != "stopped":
             return []
         made = {a.target for a in members if a.kind == "member_create"}
-        stops = [PodAction("member_stop", m.container_name, "state: stopped", G_STOP, {"member": m.name})
+        stops = [PodAction("member_stop", m.container_name, "state: stopped", G_STOP, {"member": m.name, "id": _id(observed.members.get(m.name))})
                  for m in spec.members if running(observed.members.get(m.name)) and m.container_name not in made]
         if running(observed.sandbox) and not any(a.kind == "sandbox_create" for a in sandbox):
             stops.append(PodAction("sandbox_stop", spec.sandbox_name, "state: stopped"))
         return stops
 
 
+def _id(container: ContainerView | None) -> str | None:
+    return container.id if container is not None else None
+
+
+def _remove(container: ContainerView, reason: str, target: str = "", group: str = G_REMOVE) -> PodAction:
+    """Remove one container or sandbox: the action carries its id and role, what the runtime needs."""
+    return PodAction("remove", target or container.name, reason, group, {"id": container.id, "role": container.role})
+
+
 def _plan_absent(spec: PodSpec, observed: ObservedPod, cgroup_exists: bool) -> list[PodAction]:
     members = [*observed.members.values(), *observed.inits.values(), *observed.strays]
-    actions = [PodAction("remove", c["Name"].lstrip("/"), "state: absent", G_REMOVE) for c in members]
+    actions = [_remove(c, "state: absent") for c in members]
     if observed.sandbox:
-        actions.append(PodAction("remove", spec.sandbox_name, "state: absent"))
+        actions.append(_remove(observed.sandbox, "state: absent", spec.sandbox_name, group=""))
     actions += [PodAction("volume_remove", v, "state: absent") for v in sorted(observed.volumes)]
     if cgroup_exists and spec.cgroup.get("create", True) and spec.cgroup_name:
         actions.append(PodAction("cgroup_remove", spec.cgroup_name, "state: absent"))

@@ -21,6 +21,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.model impor
 from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED, human_size, parse_cpus, parse_size
 
 DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
+MAKE_IMAGES_HINT = "build the playground's images with: ansible-playbook playbooks/images.yml (podlab.playground.playground_images)"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PORT = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
@@ -70,35 +71,103 @@ def _restart(value: Any) -> str | None:
     return value
 
 
+Writer = Callable[[Any, Callable[[str], str]], dict[str, Any]]  # (value, pod volume -> source) -> request fragment
+
+
+def _cri_resources(**fields: Any) -> dict[str, Any]:
+    return {"linux": {"resources": fields}}
+
+
+CFS_PERIOD = 100000
+
+
+def cri_cpus(nano: int) -> dict[str, Any]:
+    """kubelet's mapping of a CPU limit: a CFS quota per 100 ms period, and shares as if requested (min 2)."""
+    if not nano:
+        return _cri_resources(cpu_period=0, cpu_quota=0, cpu_shares=2)
+    return _cri_resources(cpu_period=CFS_PERIOD, cpu_quota=max(1000, nano * CFS_PERIOD // 10**9), cpu_shares=max(2, nano * 1024 // 10**9))
+
+
+def _cri_user(value: str) -> dict[str, Any]:
+    user, _, group = value.partition(":")
+    context: dict[str, Any] = {"run_as_user": {"value": user}} if user.isdigit() else {"run_as_username": user}
+    if group:
+        context["run_as_group"] = {"value": group}
+    return {"linux": {"security_context": context}}
+
+
+def _docker_mounts(value: list[dict[str, Any]], volume_source: Callable[[str], str]) -> dict[str, Any]:
+    return {"mounts": [
+        {"Target": m["target"], "Type": m["type"], "ReadOnly": m["read_only"],
+         **({"Source": volume_source(m["source"]) if m["type"] == "volume" else m["source"]} if m.get("source") else {})}
+        for m in value
+    ] or None}
+
+
+def _cri_mounts(value: list[dict[str, Any]], volume_source: Callable[[str], str]) -> dict[str, Any]:
+    return {"mounts": [
+        {"container_path": m["target"], "host_path": volume_source(m["source"]) if m["type"] == "volume" else m["source"],
+         "readonly": m["read_only"]}
+        for m in value
+    ]}
+
+
 @dataclass(frozen=True)
 class MemberOption:
-    """One member option, declared once."""
+    """One member option, declared once: how it is normalised, read back, compared and written on each runtime."""
 
     name: str
     argspec: dict[str, Any]
     normalise: Callable[[Any], Any]
     # Read the same value back from `docker inspect`; compared only when the user set it.
     read_back: Callable[[dict], Any]
-    # Compare: does what the daemon shows satisfy the wanted value?
+    # Compare: does what the runtime shows satisfy the wanted value?
     satisfied: Callable[[Any, Any], bool] = lambda wanted, seen: wanted == seen
-    in_place: bool = False  # docker update can change it without a new container
+    in_place: bool = False  # the runtime can change it without a new container
+    # Docker: keyword arguments of the container's create config, of its host config, and the body of docker update.
+    docker_config: Writer | None = None
+    docker_host: Writer | None = None
+    docker_update: Callable[[Any], dict[str, Any]] | None = None
+    # CRI: the ContainerConfig fragment (and, for in-place options, the UpdateContainerResources one); None: refused.
+    cri: Writer | None = None
 
+
+def _kw(key: str) -> Writer:
+    return lambda value, _volumes: {key: value}
+
+
+# Docker's own default when only --memory is given: as much swap as memory.
+SWAP_FACTOR = 2
 
 MEMBER_OPTIONS: tuple[MemberOption, ...] = (
-    MemberOption("command", {"type": "raw"}, _command, lambda i: i["Config"].get("Cmd")),
-    MemberOption("entrypoint", {"type": "list", "elements": "str"}, _command, lambda i: i["Config"].get("Entrypoint")),
+    MemberOption("command", {"type": "raw"}, _command, lambda i: i["Config"].get("Cmd"),
+                 docker_config=_kw("command"), cri=_kw("args")),  # Kubernetes' args are Docker's CMD
+    MemberOption("entrypoint", {"type": "list", "elements": "str"}, _command, lambda i: i["Config"].get("Entrypoint"),
+                 docker_config=_kw("entrypoint"), cri=_kw("command")),  # Kubernetes' command is Docker's ENTRYPOINT
     MemberOption(
         "env", {"type": "dict"}, _env, _env_in,
         satisfied=lambda wanted, seen: all(seen.get(k) == v for k, v in wanted.items()),  # the image adds its own
+        docker_config=_kw("environment"),
+        cri=lambda value, _v: {"envs": [{"key": k, "value": v} for k, v in sorted(value.items())]},
     ),
-    MemberOption("working_dir", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("WorkingDir")),
-    MemberOption("user", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("User")),
-    MemberOption("memory", {"type": "str"}, _memory, lambda i: i["HostConfig"].get("Memory") or 0, in_place=True),
-    MemberOption("cpus", {"type": "str"}, _nano_cpus, lambda i: i["HostConfig"].get("NanoCpus") or 0, in_place=True),
-    MemberOption("pids_limit", {"type": "str"}, _pids, lambda i: i["HostConfig"].get("PidsLimit") or -1, in_place=True),
+    MemberOption("working_dir", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("WorkingDir"),
+                 docker_config=_kw("working_dir"), cri=_kw("working_dir")),
+    MemberOption("user", {"type": "str"}, lambda v: v, lambda i: i["Config"].get("User"),
+                 docker_config=_kw("user"), cri=lambda value, _v: _cri_user(value)),
+    MemberOption("memory", {"type": "str"}, _memory, lambda i: i["HostConfig"].get("Memory") or 0, in_place=True,
+                 docker_host=lambda value, _v: {"mem_limit": value or None},
+                 docker_update=lambda value: {"Memory": value, "MemorySwap": value * SWAP_FACTOR if value else -1},
+                 cri=lambda value, _v: _cri_resources(memory_limit_in_bytes=value)),
+    MemberOption("cpus", {"type": "str"}, _nano_cpus, lambda i: i["HostConfig"].get("NanoCpus") or 0, in_place=True,
+                 docker_host=lambda value, _v: {"nano_cpus": value or None}, docker_update=lambda value: {"NanoCpus": value},
+                 cri=lambda value, _v: cri_cpus(value)),
+    MemberOption("pids_limit", {"type": "str"}, _pids, lambda i: i["HostConfig"].get("PidsLimit") or -1, in_place=True,
+                 docker_host=_kw("pids_limit"), docker_update=lambda value: {"PidsLimit": value}),
     MemberOption(
         "restart_policy", {"type": "str", "choices": ["no", "on-failure", "always", "unless-stopped"]}, _restart,
         lambda i: (i["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no", in_place=True,
+        docker_host=lambda value, _v: {"restart_policy": {"Name": value}},
+        docker_update=lambda value: {"RestartPolicy": {"Name": value}},
     ),
     MemberOption(
         "mounts", {"type": "list", "elements": "dict", "options": {
@@ -109,6 +178,7 @@ MEMBER_OPTIONS: tuple[MemberOption, ...] = (
         }},
         lambda v: None if v is None else [dict(m) for m in v],
         lambda i: None, satisfied=lambda wanted, seen: True,  # compared through the spec hash
+        docker_host=_docker_mounts, cri=_cri_mounts,
     ),
 )
 OPTION_BY_NAME = {o.name: o for o in MEMBER_OPTIONS}

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerRuntime, view
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import plan_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import build_spec
@@ -27,13 +28,13 @@ def pod_spec(**overrides):
 def container(name, role, spec_hash, *, image="sha256:busybox", running=True, network="default", ipc="shareable", memory=0,
               status=None, exit_code=0, cmd=None):
     # Shaped like docker inspect; running ones get this process's PID, so namespaces compare equal.
-    return {
+    return view({
         "Id": f"id-{name}", "Name": f"/{name}", "Image": image,
         "State": {"Running": running, "Pid": os.getpid() if running else 0, "Status": status or ("running" if running else "exited"),
                   "ExitCode": exit_code},
         "Config": {"Labels": {"podlab.spec-hash": spec_hash}, "Cmd": cmd, "Env": []},
         "HostConfig": {"NetworkMode": network, "IpcMode": ipc, "Memory": memory, "NanoCpus": 0, "PidsLimit": None, "RestartPolicy": {"Name": "no"}},
-    }
+    })
 
 
 def healthy(spec):
@@ -50,7 +51,7 @@ def healthy(spec):
 
 
 def plan(spec, observed, cgroup_exists=False):
-    return [a.describe() for a in plan_pod(spec, observed, PARENT, [], cgroup_exists)]
+    return [a.describe() for a in plan_pod(spec, observed, DockerRuntime(None), cgroup_parent=PARENT, cgroup_actions=[], cgroup_exists=cgroup_exists)]
 
 
 def test_new_pod_in_start_order():
@@ -72,22 +73,22 @@ def test_a_healthy_pod_needs_nothing():
 def test_a_limit_change_updates_in_place_only():
     spec = pod_spec()
     observed = healthy(spec)
-    observed.members["app"]["HostConfig"]["Memory"] = 128 << 20
+    observed.members["app"].raw["HostConfig"]["Memory"] = 128 << 20
     assert plan(spec, observed) == ["update container foo_app in place (memory=268435456)"]
 
 
 def test_a_spec_change_recreates_that_member_alone():
     spec = pod_spec()
     observed = healthy(spec)
-    observed.members["sidecar"]["Config"]["Labels"]["podlab.spec-hash"] = "old"
+    observed.members["sidecar"].labels["podlab.spec-hash"] = "old"
     assert plan(spec, observed) == ["remove container foo_sidecar (its spec changed)", "create container foo_sidecar (its spec changed)"]
 
 
 def test_what_the_daemon_shows_counts_even_when_the_hash_matches():
     spec = pod_spec()
     observed = healthy(spec)
-    observed.members["app"]["Config"]["Cmd"] = ["sh"]
-    assert plan(spec, observed)[0].startswith("remove container foo_app (the daemon shows command=['sh'], wanted ['httpd']")
+    observed.members["app"].raw["Config"]["Cmd"] = ["sh"]
+    assert plan(spec, observed)[0].startswith("remove container foo_app (the docker runtime shows command=['sh'], wanted ['httpd']")
 
 
 def test_a_new_image_recreates_its_users():
@@ -124,7 +125,7 @@ def test_a_changed_sandbox_is_replaced_with_its_members():
 def test_a_failed_init_container_runs_again():
     spec = pod_spec()
     observed = healthy(spec)
-    observed.inits["page"]["State"]["ExitCode"] = 1
+    observed.inits["page"].exit_code = 1
     assert plan(spec, observed) == ["run init container foo_init_page to completion (an init container changed or did not succeed)"]
 
 

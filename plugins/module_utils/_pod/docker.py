@@ -1,0 +1,219 @@
+# Copyright: podlab.playground contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private to podlab.playground: the Docker runtime of the pod engine (docker_pod). Not a public API.
+
+The pod is one label-filtered container list and volume list, inspected; members join the
+sandbox with --network/--ipc container:SANDBOX (and --pid with share_pid). Docker can start
+a stopped container again and update limits in place.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
+from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException
+from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
+    LABEL_HASH,
+    LABEL_MEMBER,
+    LABEL_POD,
+    LABEL_ROLE,
+    ROLE_CONTAINER,
+    ROLE_INIT,
+    ROLE_SANDBOX,
+    ContainerView,
+    container_name,
+)
+from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
+from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import NOT_SHOWN
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MAKE_IMAGES_HINT, MEMBER_OPTIONS, MemberOption, MemberSpec, PodSpec
+
+
+def view(inspected: dict[str, Any]) -> ContainerView:
+    """docker inspect -> the engine's view of a container."""
+    state = inspected["State"]
+    network = inspected["HostConfig"].get("NetworkMode") or ""
+    running = bool(state.get("Running"))
+    return ContainerView(
+        id=inspected["Id"],
+        name=inspected["Name"].lstrip("/"),
+        labels=inspected["Config"].get("Labels") or {},
+        status="running" if running else (state.get("Status") or "unknown"),
+        image=inspected["Config"].get("Image") or "",
+        pid=int(state.get("Pid") or 0) if running else 0,
+        exit_code=state.get("ExitCode"),
+        image_id=inspected.get("Image"),
+        sandbox_id=network.split(":", 1)[1] if network.startswith("container:") else None,
+        raw=inspected,
+    )
+
+
+class DockerRuntime:
+    name = "docker"
+    restartable = True
+
+    def __init__(self, client: DockerClient) -> None:
+        self.client = client
+
+    def observe(self, spec: PodSpec) -> ObservedPod:
+        pod = ObservedPod()
+        for container in map(view, self.client.containers_by_label(f"{LABEL_POD}={spec.name}")):
+            role, member = container.role, container.member
+            if role == ROLE_SANDBOX and container.name == spec.sandbox_name and pod.sandbox is None:
+                pod.sandbox = container
+            elif role == ROLE_CONTAINER and member and container.name == container_name(spec.name, role, member) and member not in pod.members:
+                pod.members[member] = container
+            elif role == ROLE_INIT and member and container.name == container_name(spec.name, role, member) and member not in pod.inits:
+                pod.inits[member] = container
+            else:
+                pod.strays.append(container)
+        pod.volumes = {v["Name"] for v in self.client.volumes_by_label(f"{LABEL_POD}={spec.name}")}
+        if spec.state != "absent":  # image IDs only matter for what is to run
+            images = {spec.sandbox_image, *(m.image for m in spec.members + spec.inits)}
+            pod.image_ids = {image: self.client.image_id(image) for image in sorted(images)}
+        return pod
+
+    def shared_namespaces(self, spec: PodSpec) -> tuple[str, ...]:
+        # Docker cannot share a UTS namespace between containers: the hostname is copied instead.
+        return ("net",) + (() if spec.host_ipc else ("ipc",)) + (("pid",) if spec.share_pid else ())
+
+    def sandbox_drift(self, spec: PodSpec, sandbox: ContainerView) -> list[str]:
+        ipc = sandbox.raw["HostConfig"].get("IpcMode")
+        return [] if ipc == ("host" if spec.host_ipc else "shareable") else [f"the daemon shows IpcMode={ipc!r}"]
+
+    def read_back(self, option: MemberOption, member: MemberSpec, container: ContainerView) -> Any:
+        return option.read_back(container.raw) if container.raw else NOT_SHOWN
+
+
+class DockerExecutor(PodExecutor):
+    runtime_errors = (DockerException,)
+
+    def __init__(self, client: DockerClient, spec: PodSpec, *, cgroup_parent: str | None, sandbox_id: str | None,
+                 cgroups: CgroupParentManager | None) -> None:
+        super().__init__(spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
+        self.client = client
+
+    def _volume_create(self, action: PodAction) -> None:
+        self.client.create_volume(action.target, {LABEL_POD: self.spec.name, **self.spec.labels})
+
+    def _volume_remove(self, action: PodAction) -> None:
+        self.client.remove_volume(action.target)
+
+    def _remove(self, action: PodAction) -> None:
+        self.client.remove(action.target)
+
+    def _sandbox_create(self, action: PodAction) -> None:
+        spec = self.spec
+        bindings: dict[str, Any] = {
+            f"{p.container_port}/{p.proto}": (p.host_ip, int(p.host_port) if p.host_port else None) if p.host_ip
+            else (int(p.host_port) if p.host_port else None)
+            for p in spec.ports
+        }
+        host_config = self.client.host_config(
+            ipc_mode="host" if spec.host_ipc else "shareable",
+            network_mode="host" if spec.host_network else None,
+            pid_mode="host" if spec.host_pid else None,
+            cgroup_parent=self.cgroup_parent,
+            port_bindings=bindings or None,
+        )
+        config: dict[str, Any] = {"command": spec.sandbox_command, "detach": True}
+        if spec.hostname:
+            config["hostname"] = spec.hostname
+        if spec.ports:
+            config["ports"] = [(p.container_port, p.proto) for p in spec.ports]
+        self.sandbox_id = self._create(spec.sandbox_name, spec.sandbox_image, role=ROLE_SANDBOX, member="",
+                                       spec_hash=spec.sandbox_hash(self.cgroup_parent), host_config=host_config, config=config)
+        if action.data.get("start"):
+            self.client.start(self.sandbox_id)
+
+    def _sandbox_start(self, action: PodAction) -> None:
+        self.client.start(self.spec.sandbox_name)
+
+    def _sandbox_restart(self, action: PodAction) -> None:
+        self.client.stop(self.spec.sandbox_name, self.spec.stop_timeout)
+        self.client.start(self.spec.sandbox_name)
+
+    def _sandbox_stop(self, action: PodAction) -> None:
+        self.client.stop(self.spec.sandbox_name, self.spec.stop_timeout)
+
+    def _member_create(self, action: PodAction) -> None:
+        member = self.members[action.data["member"]]
+        container_id = self._create_member(member)
+        if action.data.get("start"):
+            self.client.start(container_id)
+
+    def _member_start(self, action: PodAction) -> None:
+        self.client.start(action.target)
+
+    def _member_stop(self, action: PodAction) -> None:
+        self.client.stop(action.target, self.spec.stop_timeout)
+
+    def _member_update(self, action: PodAction) -> None:
+        body: dict[str, Any] = {}
+        for option in MEMBER_OPTIONS:
+            if option.name in action.data["updates"] and option.docker_update:
+                body.update(option.docker_update(action.data["updates"][option.name]))
+        self.client.update_limits(action.target, body)
+
+    def _pull(self, action: PodAction) -> None:
+        if action.data.get("done"):
+            return  # pull: always pulled before planning, to compare the image's new ID
+        try:
+            self.client.pull(action.target)
+        except DockerException as exc:
+            raise PodError(
+                f"pod {self.spec.name}: image {action.target} is not present on the Docker host and could not be pulled ({exc}); "
+                f"{MAKE_IMAGES_HINT}, docker load it, or name an image your registry has. Nothing was changed"
+            ) from None
+
+    def _init_run(self, action: PodAction) -> None:
+        member = self.members[action.data["member"]]
+        self.client.remove(member.container_name)
+        container_id = self._create_member(member)
+        self.client.start(container_id)
+        code = self.client.wait(container_id, self.spec.init_timeout)
+        if code != 0:
+            tail = self.client.logs_tail(container_id)
+            raise PodError(
+                f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
+                f"Last lines of its log:\n{tail.rstrip()}\nFix it and run again (the failed container is kept for docker logs)"
+            )
+
+    # -- helpers -------------------------------------------------------------
+
+    def _create(self, name: str, image: str, *, role: str, member: str, spec_hash: str, host_config: dict[str, Any],
+                config: dict[str, Any]) -> str:
+        labels = {**self.spec.labels, LABEL_POD: self.spec.name, LABEL_ROLE: role, LABEL_HASH: spec_hash}
+        if member:
+            labels[LABEL_MEMBER] = member
+        try:
+            return self.client.create(name, image, labels, host_config, **config)
+        except DockerException:
+            self.client.remove(name)  # a half-made container would block the next run's create
+            raise
+
+    def _create_member(self, member: MemberSpec) -> str:
+        spec, options = self.spec, member.options
+        if not self.sandbox_id:
+            raise PodError(f"pod {spec.name}: the sandbox is missing, so {member.role} {member.name} has nothing to join; run again")
+        sandbox = f"container:{self.sandbox_id}"
+        config: dict[str, Any] = {"detach": True}
+        host: dict[str, Any] = {
+            "network_mode": sandbox,
+            "ipc_mode": "host" if spec.host_ipc else sandbox,
+            "pid_mode": "host" if spec.host_pid else (sandbox if spec.share_pid else None),
+            "cgroup_parent": self.cgroup_parent,
+        }
+        for option in MEMBER_OPTIONS:
+            value = options.get(option.name)
+            if value is None:
+                continue
+            if option.docker_config:
+                config.update(option.docker_config(value, spec.volume_name))
+            if option.docker_host:
+                host.update(option.docker_host(value, spec.volume_name))
+        return self._create(member.container_name, member.image, role=member.role, member=member.name,
+                            spec_hash=member.hash(spec.member_context(self.cgroup_parent)), host_config=self.client.host_config(**host),
+                            config=config)
