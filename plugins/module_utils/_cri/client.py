@@ -124,8 +124,9 @@ class CriClient:
     def version(self) -> dict[str, Any]:
         return self.call("RuntimeService", "Version", {"version": "v1"})
 
-    def status(self) -> dict[str, Any]:
-        return self.call("RuntimeService", "Status", {})
+    def status(self, verbose: bool = False) -> dict[str, Any]:
+        """The runtime's conditions; verbose adds info["config"], the runtime's configuration as JSON."""
+        return self.call("RuntimeService", "Status", {"verbose": verbose})
 
     def run_pod_sandbox(self, config: dict[str, Any], runtime_handler: str = "") -> str:
         reply = self.call("RuntimeService", "RunPodSandbox", {"config": config, "runtime_handler": runtime_handler})

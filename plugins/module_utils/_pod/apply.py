@@ -28,11 +28,11 @@ class PodExecutor:
     runtime_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, spec: PodSpec, *, cgroup_parent: str | None, sandbox_id: str | None,
-                 cgroups: CgroupParentManager | None) -> None:
+                 cgroups: dict[str, CgroupParentManager]) -> None:
         self.spec = spec
         self.cgroup_parent = cgroup_parent
         self.sandbox_id = sandbox_id
-        self.cgroups = cgroups
+        self.cgroups = cgroups  # the pod's cgroups by name: its own, and old ones to remove
         self.members = {m.name: m for m in spec.members + spec.inits}
 
     def run(self, actions: list[PodAction]) -> None:
@@ -63,12 +63,13 @@ class PodExecutor:
     def _cgroup(self, action: PodAction) -> None:
         plan = action.data.get("plan")
         # The whole cgroup plan at once; the plan's later cgroup actions find it applied.
-        if self.cgroups and plan is not None and plan.actions and not plan.applied:
-            self.cgroups.execute(plan)
+        if plan is not None and plan.actions and not plan.applied:
+            self.cgroups[action.target].execute(plan)
 
     def _cgroup_remove(self, action: PodAction) -> None:
         # Planned now, not with the pod: until the containers were removed they populated it.
-        if self.cgroups:
-            removal = self.cgroups.prepare()
+        manager = self.cgroups.get(action.target)
+        if manager:
+            removal = manager.prepare()
             if removal.actions:
-                self.cgroups.execute(removal)
+                manager.execute(removal)

@@ -91,7 +91,7 @@ class DockerExecutor(PodExecutor):
     runtime_errors = (DockerException,)
 
     def __init__(self, client: DockerClient, spec: PodSpec, *, cgroup_parent: str | None, sandbox_id: str | None,
-                 cgroups: CgroupParentManager | None) -> None:
+                 cgroups: dict[str, CgroupParentManager]) -> None:
         super().__init__(spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
         self.client = client
 

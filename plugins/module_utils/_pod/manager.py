@@ -47,8 +47,9 @@ class PodManager:
     def build_spec(self) -> PodSpec:
         return build_spec(self.params)
 
-    def connect(self, spec: PodSpec) -> None:
-        """Reach the runtime (sets self.runtime); raise one of read_errors when it does not answer."""
+    def connect(self, spec: PodSpec) -> PodSpec:
+        """Reach the runtime (sets self.runtime) and return the spec as the runtime runs it; raise one of read_errors
+        when it does not answer."""
         raise NotImplementedError
 
     def cgroup_driver(self) -> str | None:
@@ -62,8 +63,12 @@ class PodManager:
         """A last check, in check mode too, so that check mode fails where the real run would."""
 
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
-                 cgroups: CgroupParentManager | None) -> PodExecutor:
+                 cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
         raise NotImplementedError
+
+    def other_cgroups(self, spec: PodSpec) -> list[str]:
+        """Names of cgroups this pod made under another name that still exist (removed by the plan)."""
+        return []
 
     def runtime_report(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
         """Keys the runtime adds to the returned pod."""
@@ -77,10 +82,10 @@ class PodManager:
 
     # -- cgroup parent -------------------------------------------------------
 
-    def cgroup_manager(self, spec: PodSpec, state: str) -> CgroupParentManager:
+    def cgroup_manager(self, spec: PodSpec, state: str, name: str | None = None) -> CgroupParentManager:
         cg = spec.cgroup
         params = {
-            "name": spec.cgroup_name, "state": state, "memory": cg.get("memory"), "memory_swap": None, "cpus": cg.get("cpus"),
+            "name": name or spec.cgroup_name, "state": state, "memory": cg.get("memory"), "memory_swap": None, "cpus": cg.get("cpus"),
             "cpu_weight": None, "cpu_shares": None, "pids_max": cg.get("pids_max"), "driver": cg.get("driver", "auto"),
             "force": False, "docker_host": self.params.get("docker_host"),
         }
@@ -111,8 +116,7 @@ class PodManager:
     def run(self) -> dict[str, Any]:
         name = self.params["name"]
         try:
-            spec = self.build_spec()
-            self.connect(spec)
+            spec = self.connect(self.build_spec())
             observed = self.runtime.observe(spec)
             actions = self.image_actions(spec, observed) if spec.state != "absent" else []
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
@@ -126,12 +130,20 @@ class PodManager:
         cgroup_steps = [PodAction("cgroup", spec.cgroup_name or "", a.describe(), data={"plan": cg_plan}) for a in cg_plan.actions] if cg_plan else []
         actions += plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
                             cgroup_exists=bool(cg_plan and cg_plan.before_exists))
+        cgroups = {spec.cgroup_name: cg_manager} if cg_manager and spec.cgroup_name else {}
+        try:
+            for other in self.other_cgroups(spec):
+                cgroups[other] = self.cgroup_manager(spec, "absent", other)
+                actions.append(PodAction("cgroup_remove", other, "state: absent" if spec.state == "absent" else "the pod's cgroup is now "
+                                         f"{spec.cgroup_name}"))
+        except CgroupError as exc:
+            self.fail(f"pod {name}: {exc}")
         if actions:
             self.before_apply(spec, actions)
 
         if actions and not self.module.check_mode:
             sandbox_id = observed.sandbox.id if observed.sandbox else None
-            executor = self.executor(spec, cgroup_parent, sandbox_id, cg_manager)
+            executor = self.executor(spec, cgroup_parent, sandbox_id, cgroups)
             try:
                 executor.run(actions)
             except (PodError, CgroupError) as exc:
@@ -226,10 +238,11 @@ class DockerPodManager(PodManager):
 
     read_errors = ((DockerUnavailable, ""), (DockerException, "the Docker daemon refused a read: "))
 
-    def connect(self, spec: PodSpec) -> None:
+    def connect(self, spec: PodSpec) -> PodSpec:
         self.client = DockerClient(docker_host(self.params.get("docker_host")))
         self.daemon_driver = self.client.info().get("CgroupDriver")  # the one info call of the run
         self.runtime = DockerRuntime(self.client)
+        return spec
 
     def cgroup_driver(self) -> str | None:
         return self.daemon_driver
@@ -264,7 +277,7 @@ class DockerPodManager(PodManager):
             self.fail(f"pod {spec.name}: {exc}")
 
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
-                 cgroups: CgroupParentManager | None) -> PodExecutor:
+                 cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
         return DockerExecutor(self.client, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
 
     def hostname_of(self, sandbox: ContainerView) -> str | None:
