@@ -90,7 +90,7 @@ def _pod_limit(spec: PodSpec, option: str) -> int | None:
     if not values or not all(values):
         return None
     inits = [m.options.get(option) or 0 for m in spec.inits]
-    return max(sum(v for v in values if v), *inits)
+    return max([sum(v for v in values if v), *inits])
 
 
 def _refuse(params: dict[str, Any]) -> None:
