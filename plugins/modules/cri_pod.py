@@ -113,7 +113,7 @@ options:
         type: str
       cpus:
         description:
-          - CPU limit in CPUs (V(0.5)), or V(max): a CFS quota per 100 ms and shares as if requested, as kubelet
+          - CPU limit in CPUs (V(0.5)), or V(max), written as a CFS quota per 100 ms and shares as if requested, as kubelet
             sets them. Changed in place. Counts for the pod's QoS class.
         type: str
       pids_limit:

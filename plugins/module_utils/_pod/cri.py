@@ -201,7 +201,7 @@ def namespace_options(spec: PodSpec) -> dict[str, str]:
 
 
 class CriExecutor(PodExecutor):
-    runtime_errors = (CriError,)
+    runtime_errors = (CriError, OSError)  # OSError: the pod's volume and log directories
 
     def __init__(self, runtime: CriRuntime, spec: PodSpec, *, cgroup_parent: str | None, sandbox_id: str | None,
                  cgroups: dict[str, CgroupParentManager]) -> None:
@@ -378,7 +378,10 @@ def _log_tail(path: Path, lines: int = 20) -> str:
 class CriPodManager(PodManager):
     """cri_pod: the pod engine on a CRI runtime (containerd's CRI plugin)."""
 
-    read_errors = ((CriUnavailable, ""), (CriError, "the CRI runtime refused a read: "))
+    read_errors = (CriError,)
+
+    def read_error_message(self, exc: Exception) -> str:
+        return str(exc) if isinstance(exc, CriUnavailable) else f"the CRI runtime refused a read: {exc}"
 
     def build_spec(self) -> PodSpec:
         # Validated in full before the runtime is reached; rebuilt in connect() with the runtime's cgroup driver.
@@ -396,7 +399,7 @@ class CriPodManager(PodManager):
                                      "check its CNI configuration (the cri_runtime role writes one) and its log")
         self.driver = cri_cgroup_driver_from(status) or ("systemd" if Layout.detect().version == 2 and systemd_is_running() else "cgroupfs")
         spec, self.cri = build_cri_spec(self.params, self.driver)
-        self.runtime = CriRuntime(self.client, self.cri)
+        self.runtime = self.cri_runtime = CriRuntime(self.client, self.cri)
         return spec
 
     def cgroup_driver(self) -> str | None:
@@ -423,8 +426,7 @@ class CriPodManager(PodManager):
 
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
                  cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
-        assert isinstance(self.runtime, CriRuntime)
-        return CriExecutor(self.runtime, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
+        return CriExecutor(self.cri_runtime, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
 
     def other_cgroups(self, spec: PodSpec) -> list[str]:
         """The pod's cgroup under the other QoS classes: left by a pod whose class changed, or, for state absent, the pod's
@@ -439,13 +441,12 @@ class CriPodManager(PodManager):
         return ((sandbox.raw["status"].get("network") or {}).get("ip")) or None
 
     def runtime_report(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
-        assert isinstance(self.runtime, CriRuntime)
         return {
             "namespace": self.cri.namespace,
             "uid": self.cri.uid,
             "qos_class": self.cri.qos,
             "runtime": "cri",
-            "volumes": sorted(self.runtime.volume_path(v.removeprefix(f"{spec.name}_")) for v in pod.volumes),
+            "volumes": sorted(self.cri_runtime.volume_path(v.removeprefix(f"{spec.name}_")) for v in pod.volumes),
         }
 
 

@@ -29,8 +29,8 @@ class PodManager:
     """One run of a pod module; a subclass connects its runtime and names what differs."""
 
     runtime: PodRuntime
-    # Exceptions of a read that fail the run with "<pod>: <message>"; prefix per type.
-    read_errors: tuple[tuple[type[Exception], str], ...] = ()
+    # The runtime's exceptions that fail a read with "pod NAME: <read_error_message>".
+    read_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, module: Any) -> None:
         self.module = module
@@ -51,6 +51,9 @@ class PodManager:
         """Reach the runtime (sets self.runtime) and return the spec as the runtime runs it; raise one of read_errors
         when it does not answer."""
         raise NotImplementedError
+
+    def read_error_message(self, exc: Exception) -> str:
+        return str(exc)
 
     def cgroup_driver(self) -> str | None:
         """The runtime's cgroup driver when it says so, else None (the cgroup code decides)."""
@@ -123,9 +126,8 @@ class PodManager:
         except (PodSpecError, CgroupError) as exc:
             self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
             raise  # fail() exits; this keeps type checkers informed
-        except tuple(t for t, _ in self.read_errors) as exc:
-            prefix = next(p for t, p in self.read_errors if isinstance(exc, t))
-            self.fail(f"pod {name}: {prefix}{exc}")
+        except self.read_errors as exc:
+            self.fail(f"pod {name}: {self.read_error_message(exc)}")
             raise
         cgroup_steps = [PodAction("cgroup", spec.cgroup_name or "", a.describe(), data={"plan": cg_plan}) for a in cg_plan.actions] if cg_plan else []
         actions += plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
@@ -148,7 +150,11 @@ class PodManager:
                 executor.run(actions)
             except (PodError, CgroupError) as exc:
                 self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {spec.name}: {exc}")
-            after = self.runtime.observe(spec)
+            try:
+                after = self.runtime.observe(spec)
+            except self.read_errors as exc:
+                self.fail(f"pod {spec.name}: the run made its changes, but reading the pod back failed: {exc}; run again to see it")
+                raise
         else:
             after = observed
 
@@ -236,7 +242,10 @@ class PodManager:
 class DockerPodManager(PodManager):
     """docker_pod: the pod engine on the Docker daemon."""
 
-    read_errors = ((DockerUnavailable, ""), (DockerException, "the Docker daemon refused a read: "))
+    read_errors = (DockerUnavailable, DockerException)
+
+    def read_error_message(self, exc: Exception) -> str:
+        return str(exc) if isinstance(exc, DockerUnavailable) else f"the Docker daemon refused a read: {exc}"
 
     def connect(self, spec: PodSpec) -> PodSpec:
         self.client = DockerClient(docker_host(self.params.get("docker_host")))

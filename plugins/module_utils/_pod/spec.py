@@ -89,7 +89,7 @@ def cri_cpus(nano: int) -> dict[str, Any]:
 
 
 def _cri_user(value: str) -> dict[str, Any]:
-    user, _, group = value.partition(":")
+    user, _sep, group = value.partition(":")
     context: dict[str, Any] = {"run_as_user": {"value": user}} if user.isdigit() else {"run_as_username": user}
     if group:
         context["run_as_group"] = {"value": group}
