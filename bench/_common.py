@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the benchmarks under bench/ share: the local images, a stand-in for AnsibleModule that lets
-a module's manager run in the benchmark's own process, interleaving and timing, a Docker API call
-tracer, the host's facts, the results directory, and a sweeper for what a run leaves behind.
+a module's manager run in the benchmark's own process, interleaving and timing, Docker API and CRI call
+tracers, the host's facts, the results directory, and a sweeper for what a run leaves behind.
 
-Not a benchmark itself; bench/pod_create.py and bench/ns_facts.py import it (run them from the
+Not a benchmark itself; bench/pod_create.py, bench/ns_facts.py and bench/cri_pod.py import it (run them from the
 repository root, see docs/bench.md). Importing it puts the checkout's .collections on sys.path, so
 that `ansible_collections.podlab.playground` resolves to this checkout.
 """
@@ -36,6 +36,7 @@ import docker  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine  # noqa: E402
 
 # pylint: enable=wrong-import-position
@@ -255,3 +256,44 @@ class Sweeper:
 
     def report(self) -> list[str]:
         return self.containers() + [str(p) for p in self.cgroups()]
+
+
+# ---------------------------------------------------------------------------
+# The CRI (bench/cri_pod.py)
+
+
+@dataclass
+class CriCall:
+    thread: str
+    method: str
+    start: float
+    ms: float
+
+
+@contextlib.contextmanager
+def traced_cri_calls(calls: list[CriCall]) -> Iterator[None]:
+    """Record every gRPC call any CriClient makes while the block runs (the engine's and the benchmark's own)."""
+    original = CriClient.call
+
+    def call(self: Any, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self, service, method, *args, **kwargs)
+        finally:
+            calls.append(CriCall(threading.current_thread().name, method, start, (time.perf_counter() - start) * 1000))
+
+    CriClient.call = call  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CriClient.call = original  # type: ignore[method-assign]
+
+
+def rmdir_tree_everywhere(relpath: str, layout: Layout) -> None:
+    """Remove a cgroup and every cgroup below it, leaf first, in every hierarchy (what kubelet does for a pod cgroup)."""
+    for top in layout.everywhere(relpath):
+        if not top.is_dir():
+            continue
+        for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda walk: -len(walk[0])):
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(dirpath)
