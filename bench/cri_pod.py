@@ -474,8 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         leftovers.sweep()
         left = leftovers.report()
-        print("leftovers: " + (", ".join(left) if left else "none (no CRI sandbox or container with this run's label, "
-                                                             "no pod cgroup or log directory of its pods, no Docker pod)"))
+        nothing = ("none (no CRI sandbox or container with this run's label, no pod cgroup or log directory of its pods, "
+                   "no Docker pod)")
+        print("leftovers: " + (", ".join(left) if left else nothing))
     if profile and engine:
         print_profile(profile, 40)
     stats = {m.key: {step: min_median_max(getattr(samples[m.key], step)) for step in ("create", "teardown", "cycle")} for m in methods}
