@@ -93,11 +93,11 @@ class CriRuntime:
 
     # -- identity and paths ----------------------------------------------------
 
-    def log_dir(self, spec: PodSpec) -> Path:
-        return LOG_ROOT / f"{self.cri.namespace}_{spec.name}_{self.cri.uid}"
+    def log_dir(self, spec: PodSpec, uid: str | None = None) -> Path:
+        return LOG_ROOT / f"{self.cri.namespace}_{spec.name}_{uid or self.cri.uid}"
 
-    def pod_dir(self) -> Path:
-        return POD_ROOT / self.cri.uid
+    def pod_dir(self, uid: str | None = None) -> Path:
+        return POD_ROOT / (uid or self.cri.uid)
 
     def volume_path(self, volume: str) -> str:
         return str(self.pod_dir() / "volumes" / volume)
@@ -256,14 +256,21 @@ class CriExecutor(PodExecutor):
         target = action.data["id"]
         try:
             if action.data.get("role") == ROLE_SANDBOX:
+                uid = ((self.client.pod_sandbox_status(target) or {}).get("status", {}).get("metadata") or {}).get("uid")
                 self.client.stop_pod_sandbox(target)  # containerd removes only a stopped sandbox; its containers go with it
                 self.client.remove_pod_sandbox(target)
-                shutil.rmtree(self.runtime.log_dir(self.spec), ignore_errors=True)
+                shutil.rmtree(self.runtime.log_dir(self.spec, uid), ignore_errors=True)
+                if uid and uid != self.runtime.cri.uid:
+                    # Another UID is another pod: its emptyDir volumes end with it, as in Kubernetes.
+                    shutil.rmtree(self.runtime.pod_dir(uid), ignore_errors=True)
             else:
                 self.client.remove_container(target)  # containerd stops a running one first
         except CriError as exc:
             if exc.code != "NOT_FOUND":  # removed with its sandbox meanwhile
                 raise
+
+    def _logs_remove(self, action: PodAction) -> None:
+        shutil.rmtree(action.target, ignore_errors=True)
 
     def _sandbox_create(self, action: PodAction) -> None:
         try:
@@ -358,6 +365,10 @@ class CriExecutor(PodExecutor):
         return self.client.create_container(sandbox_id, config, self.sandbox_config)
 
 
+def _sandbox_uid(sandbox: ContainerView | None) -> str | None:
+    return (sandbox.raw.get("list", {}).get("metadata") or {}).get("uid") if sandbox is not None and sandbox.role == ROLE_SANDBOX else None
+
+
 def _rmdir_if_empty(path: Path) -> None:
     try:
         path.rmdir()
@@ -398,9 +409,16 @@ class CriPodManager(PodManager):
                 raise CriUnavailable(f"the CRI runtime at {self.cri.socket} is not {condition} ({reason}); "
                                      "check its CNI configuration (the cri_runtime role writes one) and its log")
         self.driver = cri_cgroup_driver_from(status) or ("systemd" if Layout.detect().version == 2 and systemd_is_running() else "cgroupfs")
-        spec, self.cri = build_cri_spec(self.params, self.driver)
+        spec, self.cri = build_cri_spec(self.params, self.driver, None if self.params.get("uid") else self.existing_uid(spec))
         self.runtime = self.cri_runtime = CriRuntime(self.client, self.cri)
         return spec
+
+    def existing_uid(self, spec: PodSpec) -> str | None:
+        """The UID of the pod's newest sandbox in this namespace, if it has one."""
+        sandboxes = [s for s in self.client.list_pod_sandboxes({LABEL_POD: spec.name, LABEL_ROLE: ROLE_SANDBOX})
+                     if s["metadata"]["namespace"] == self.cri.namespace]
+        sandboxes.sort(key=lambda s: (s["state"] == "SANDBOX_READY", int(s["created_at"])), reverse=True)
+        return sandboxes[0]["metadata"]["uid"] if sandboxes else None
 
     def cgroup_driver(self) -> str | None:
         return self.driver
@@ -428,11 +446,20 @@ class CriPodManager(PodManager):
                  cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
         return CriExecutor(self.cri_runtime, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
 
-    def other_cgroups(self, spec: PodSpec) -> list[str]:
-        """The pod's cgroup under the other QoS classes: left by a pod whose class changed, or, for state absent, the pod's
-        own when the task does not give the members (whose limits decide the class)."""
-        names = {dataclasses.replace(self.cri, qos=qos).cgroup_name(self.driver) for qos in QOS_CLASSES} - {spec.cgroup_name}
-        return [name for name in sorted(names) if self.cgroup_manager(spec, "absent", name).backend()[0].exists()]
+    def other_cgroups(self, spec: PodSpec, observed: ObservedPod) -> list[str]:
+        """The pod's cgroup under the other QoS classes (left by a pod whose class changed, or, for state absent, the pod's
+        own when the task does not give the members, whose limits decide the class), and those of its sandboxes with
+        another UID (the task's uid changed)."""
+        uids = {self.cri.uid} | {uid for uid in map(_sandbox_uid, [observed.sandbox, *observed.strays]) if uid}
+        names = {dataclasses.replace(self.cri, qos=qos, uid=uid).cgroup_name(self.driver) for qos in QOS_CLASSES for uid in uids}
+        return [name for name in sorted(names - {spec.cgroup_name}) if self.cgroup_manager(spec, "absent", name).backend()[0].exists()]
+
+    def runtime_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        """state absent with no sandbox left: its log directory (a removed sandbox takes its own with it)."""
+        logs = self.cri_runtime.log_dir(spec, self.cri.uid)
+        if spec.state == "absent" and observed.sandbox is None and logs.is_dir():
+            return [PodAction("logs_remove", str(logs), "state: absent")]
+        return []
 
     def hostname_of(self, sandbox: ContainerView) -> str | None:
         return (sandbox.raw["info"].get("config") or {}).get("hostname") or None

@@ -31,6 +31,12 @@ _UID_NAMESPACE = uuid.UUID("6f3d1e0c-5b1a-4c8e-9a57-7d0b9c2e4f11")
 QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT = "Guaranteed", "Burstable", "BestEffort"
 QOS_CLASSES = (QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT)
 
+# Why a member option has no CRI counterpart, and what to do instead.
+CRI_REFUSED = {
+    "restart_policy": "the CRI runtime never restarts a container, kubelet does; the next run with state started makes a new one",
+    "pids_limit": "the CRI has no per-container tasks limit; set cgroup_parent.pids_max for the pod",
+}
+
 CRI_ARGUMENT_SPEC: dict[str, Any] = copy.deepcopy({k: v for k, v in ARGUMENT_SPEC.items() if k != "docker_host"})
 # Given at all, these are refused (the CRI runtime and kubelet's rules decide them): no defaults.
 CRI_ARGUMENT_SPEC["sandbox"] = {"type": "dict"}
@@ -106,8 +112,8 @@ def _refuse(params: dict[str, Any]) -> None:
         for raw in params.get(kind) or []:
             for option in MEMBER_OPTIONS:
                 if raw.get(option.name) is not None and option.cri is None:
-                    raise PodSpecError(f"{kind} {raw.get('name')}: {option.name} is not supported by cri_pod (the CRI has no such "
-                                       "container setting; kubelet restarts containers itself); drop it")
+                    raise PodSpecError(f"{kind} {raw.get('name')}: {option.name} is not supported by cri_pod "
+                                       f"({CRI_REFUSED.get(option.name, 'the CRI has no such container setting')}); drop it")
             for mount in raw.get("mounts") or []:
                 if mount.get("type") == "tmpfs":
                     raise PodSpecError(f"{kind} {raw.get('name')}: tmpfs mounts are not supported by cri_pod; mount a pod volume instead")
@@ -119,8 +125,9 @@ def _refuse(params: dict[str, Any]) -> None:
         raise PodSpecError(f"namespace {namespace!r}: use lower-case letters, digits and '-' (a Kubernetes namespace name)")
 
 
-def build_cri_spec(params: dict[str, Any], driver: str) -> tuple[PodSpec, CriPod]:
-    """docker_pod's spec, the CRI's refusals, then kubelet's cgroup and limits for the pod."""
+def build_cri_spec(params: dict[str, Any], driver: str, uid: str | None = None) -> tuple[PodSpec, CriPod]:
+    """docker_pod's spec, the CRI's refusals, then kubelet's cgroup and limits for the pod. uid: the pod's own
+    when it exists and the task gives none (a pod keeps its UID)."""
     _refuse(params)
     spec = build_spec({**params, "sandbox": None, "cgroup_parent": {**(params.get("cgroup_parent") or {}), "create": True}})
     for port in spec.ports:
@@ -128,7 +135,7 @@ def build_cri_spec(params: dict[str, Any], driver: str) -> tuple[PodSpec, CriPod
             raise PodSpecError(f"ports: {port.container_port}/{port.proto} has no host port; the CRI publishes a port only with one, "
                                f"as Kubernetes' hostPort: write HOST:{port.container_port}")
     namespace = params["namespace"]
-    cri = CriPod(namespace=namespace, uid=params.get("uid") or pod_uid(namespace, spec.name), qos=qos_class(spec.members + spec.inits),
+    cri = CriPod(namespace=namespace, uid=params.get("uid") or uid or pod_uid(namespace, spec.name), qos=qos_class(spec.members + spec.inits),
                  dns={k: list(v) for k, v in (params.get("dns") or {}).items()}, socket=params.get("cri_socket") or DEFAULT_SOCKET)
     cgroup = dict(spec.cgroup, name=cri.cgroup_name(driver), create=True)
     for option in ("memory", "cpus"):

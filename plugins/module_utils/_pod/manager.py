@@ -69,8 +69,12 @@ class PodManager:
                  cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
         raise NotImplementedError
 
-    def other_cgroups(self, spec: PodSpec) -> list[str]:
+    def other_cgroups(self, spec: PodSpec, observed: ObservedPod) -> list[str]:
         """Names of cgroups this pod made under another name that still exist (removed by the plan)."""
+        return []
+
+    def runtime_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        """The runtime's own last steps (what only it leaves behind)."""
         return []
 
     def runtime_report(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
@@ -134,12 +138,13 @@ class PodManager:
                             cgroup_exists=bool(cg_plan and cg_plan.before_exists))
         cgroups = {spec.cgroup_name: cg_manager} if cg_manager and spec.cgroup_name else {}
         try:
-            for other in self.other_cgroups(spec):
+            for other in self.other_cgroups(spec, observed):
                 cgroups[other] = self.cgroup_manager(spec, "absent", other)
                 actions.append(PodAction("cgroup_remove", other, "state: absent" if spec.state == "absent" else "the pod's cgroup is now "
                                          f"{spec.cgroup_name}"))
         except CgroupError as exc:
             self.fail(f"pod {name}: {exc}")
+        actions += self.runtime_actions(spec, observed)
         if actions:
             self.before_apply(spec, actions)
 

@@ -43,6 +43,7 @@ class PodAction:
             "cgroup_remove": "remove cgroup parent {t} from every hierarchy",
             "volume_create": "create volume {t}",
             "volume_remove": "remove volume {t}",
+            "logs_remove": "remove log directory {t}",
             "remove": "remove container {t}",
             "sandbox_create": "create sandbox {t}",
             "sandbox_start": "start sandbox {t}",
@@ -267,7 +268,9 @@ def _remove(container: ContainerView, reason: str, target: str = "", group: str 
 
 
 def _plan_absent(spec: PodSpec, observed: ObservedPod, cgroup_exists: bool) -> list[PodAction]:
-    members = [*observed.members.values(), *observed.inits.values(), *observed.strays]
+    # A stable order (the runtime's list has none), so check mode and the real run say the same.
+    members = [*(c for _n, c in sorted(observed.members.items())), *(c for _n, c in sorted(observed.inits.items())),
+               *sorted(observed.strays, key=lambda c: (c.name, c.id))]
     actions = [_remove(c, "state: absent") for c in members]
     if observed.sandbox:
         actions.append(_remove(observed.sandbox, "state: absent", spec.sandbox_name, group=""))
