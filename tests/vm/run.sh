@@ -23,7 +23,7 @@ if [ $# -eq 0 ]; then
   q() { printf '%q' "$1"; }
   set -- \
     "$(q "$python") -m pytest -p no:cacheprovider -v --junitxml $(q "${junit_parts[0]}") tests/vm/test_vm_host.py" \
-    "$(q "$python") tests/integration/run.py --inventory \"\$PODLAB_VM_INVENTORY\" --junit $(q "${junit_parts[1]}") --suite vm cgroup_parent docker_pod ns_facts"
+    "$(q "$python") tests/integration/run.py --inventory \"\$PODLAB_VM_INVENTORY\" --junit $(q "${junit_parts[1]}") --suite vm cgroup_parent docker_pod ns_facts cri_pod"
 fi
 
 # merge_junit OUT PART...: one <testsuites> file of the parts that exist.
