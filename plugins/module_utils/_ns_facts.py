@@ -4,8 +4,9 @@
 """Private to podlab.playground: the manager behind the ns_facts module. Not a public API.
 
 Reads only: one label-filtered Docker list for all pods and one inspect per
-container (over one kept-alive connection), each PID's /proc once, each UTS
-namespace once. Never changes anything.
+container (over one kept-alive connection); for CRI pods one list of sandboxes,
+one of containers and one verbose status each (_ns_facts_cri); each PID's /proc
+once, each UTS namespace once. Never changes anything.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import read_limits
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError, socket_path
 from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,
     DockerException,
@@ -24,12 +26,22 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     docker_host,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
+from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_cri import (
+    JOIN_HOST,
+    JOIN_PRIVATE,
+    CriContainer,
+    CriPod,
+    proc_target,
+    read_cri_pods,
+    split_ref,
+)
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_MEMBER,
     LABEL_POD,
     LABEL_ROLE,
     MEMBER_ROLES,
     ROLE_CONTAINER,
+    ROLE_INIT,
     ROLE_SANDBOX,
 )
 
@@ -39,6 +51,9 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "pids": {"type": "list", "elements": "int", "default": []},
     "containers": {"type": "list", "elements": "str", "default": []},
     "pods": {"type": "list", "elements": "str", "default": []},
+    "cri_pods": {"type": "list", "elements": "str", "default": []},
+    "namespace": {"type": "str", "default": "default"},
+    "cri_socket": {"type": "str", "default": DEFAULT_CRI_SOCKET},
     "proc": {"type": "path", "default": "/proc"},
     "docker_host": {"type": "str"},
 }
@@ -91,6 +106,40 @@ def relation(ns_type: str, proc_ns: dict[str, Any], host_ns: dict[str, Any], ref
     return "private"
 
 
+def cri_expected(record: str, role: str) -> str:
+    """What a CRI container's runtime spec promises for a type: JOIN_HOST or JOIN_PRIVATE as recorded; a path is, for a
+    member, the namespace it joins ('container', the sandbox's) and, for the sandbox, its own that the runtime pinned
+    there ('private', like Docker's SandboxKey)."""
+    if record in (JOIN_HOST, JOIN_PRIVATE):
+        return record
+    return "private" if role == ROLE_SANDBOX else "container"
+
+
+def cri_drift(ns_type: str, record: str, seen: tuple[str, str], own: dict[str, int], target: dict[str, int] | None, *, gone: str = "") -> dict[str, Any]:
+    """One disagreement between a CRI container's runtime spec and the kernel: seen is (expected, what the kernel shows)."""
+    expected, kernel = seen
+    detail = f"{ns_type}:[{own['inode']}]"
+    if target is not None and own != target:
+        where = "where the runtime pinned it" if expected == "private" else "which the runtime spec joins"
+        detail += f" is not {ns_type}:[{target['inode']}] at {record}, {where}"
+    elif gone:
+        detail += f", but the runtime spec joins {record}, and {gone}"
+    elif expected == JOIN_HOST:
+        detail += " is not the host's, although the runtime spec leaves it there"
+    else:
+        detail += f" is {'the host' if kernel == 'host' else 'another'}'s, although the runtime spec gives it its own"
+    return {"type": ns_type, "recorded": record, "expected": expected, "kernel": kernel, "detail": detail}
+
+
+def file_identity(path: str) -> tuple[dict[str, int] | None, str]:
+    """({device, inode} of the namespace a pinned nsfs file holds, '') or (None, why it cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return None, f"it cannot be read ({exc.strerror})"
+    return {"device": st.st_dev, "inode": st.st_ino}, ""
+
+
 def share_matrix(members: dict[str, dict[str, Any]], sandbox_ns: dict[str, Any], host_ns: dict[str, Any]) -> dict[str, dict[str, str]]:
     """For every member and namespace type: 'host' (PID 1's), 'pod' (the sandbox's) or 'private'."""
     matrix = {}
@@ -130,6 +179,7 @@ class NsFactsManager:
         self._engine: DockerClient | None = None
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
+        self.cri_pods: dict[str, CriPod] = {}  # cri_pods entry -> what the CRI runtime has
 
     # -- reading: Docker -----------------------------------------------------
 
@@ -174,6 +224,44 @@ class NsFactsManager:
                 if ref is not None:
                     self.inspect(ref)
         return named, pods
+
+    # -- reading: the CRI ----------------------------------------------------
+
+    def read_cri(self) -> dict[str, CriPod]:
+        """Every cri_pods entry; a runtime that cannot be reached leaves them out with a warning, like a missing pod."""
+        refs, namespace = self.params["cri_pods"], self.params["namespace"]
+        try:
+            client = CriClient(self.params["cri_socket"], timeout=20)
+        except CriError as exc:  # no socket, or grpcio/protobuf missing: the message says what to do
+            self.warnings.append(f"cri_pods: {exc}; the CRI pods are left out")
+            return {ref: CriPod(ref, *split_ref(ref, namespace)) for ref in refs}
+        try:
+            pods = read_cri_pods(client, refs, namespace)
+        except CriError as exc:
+            self.warnings.append(f"cri_pods: the CRI runtime at {self.params['cri_socket']} refused a read ({exc}); the CRI pods are left out")
+            return {ref: CriPod(ref, *split_ref(ref, namespace)) for ref in refs}
+        finally:
+            client.close()
+        for pod in pods.values():
+            self.cri_state_warnings(pod)
+        return pods
+
+    def cri_state_warnings(self, pod: CriPod) -> None:
+        """What keeps a found pod's view partial: no sandbox, a sandbox that is not ready, containers that do not run."""
+        what = f"cri pod {pod.ref}"
+        if pod.sandbox is None:
+            self.warnings.append(f"{what}: {pod.why}")
+            return
+        if pod.sandbox.state != "running":
+            self.warnings.append(f"{what}: the sandbox {pod.sandbox.id[:13]} is not ready (its pause process exited, or it was stopped); "
+                                 "its members are compared with the namespaces their runtime spec joined")
+        for container in (*pod.members.values(), *pod.inits.values()):
+            if container.state == "running" and not container.pid:
+                self.warnings.append(f"{what}: the runtime gives no PID for container {container.name} (no verbose status); "
+                                     "its namespaces are left out")
+            elif container.state != "running" and not (container.role == ROLE_INIT and container.exit_code == 0):
+                code = f" (exit code {container.exit_code}{', ' + container.reason if container.reason else ''})" if container.exit_code is not None else ""
+                self.warnings.append(f"{what}: container {container.name} is {container.state}{code}; its namespaces are left out")
 
     # -- reading: /proc ------------------------------------------------------
 
@@ -263,7 +351,47 @@ class NsFactsManager:
             detail += f" is not {ns_type}:[{ref['namespaces'][ns_type]['inode']}] of the container it joined"
         elif expected == "container":
             detail += " (the container it joined is not running)"
-        return {"type": ns_type, "docker": mode or "default", "expected": expected, "kernel": kernel, "detail": detail}
+        return {"type": ns_type, "docker": mode or "default", "recorded": mode or "default", "expected": expected, "kernel": kernel, "detail": detail}
+
+    def cri_container_facts(self, pod: CriPod, container: CriContainer, host: dict[str, Any]) -> dict[str, Any]:
+        """A CRI sandbox or container in the Docker container's schema: modes are what its runtime spec's
+        linux.namespaces say (a path, private, host), the kernel view and drift are judged against them."""
+        proc = self.snapshots.get(container.pid) if container.pid else None
+        net = container.joins.get("net", JOIN_HOST)
+        facts: dict[str, Any] = {
+            "id": container.id, "name": container.name, "state": container.state, "pid": container.pid or None,
+            "labels": container.labels, "modes": container.joins, "process": proc, "kernel": {}, "drift": [],
+            # the sandbox's own network namespace, pinned by the runtime (Docker's SandboxKey); a member joins it
+            "sandbox_key": net if container.role == ROLE_SANDBOX and net not in (JOIN_HOST, JOIN_PRIVATE) else None,
+        }
+        if proc is None:
+            return facts
+        host_ns = host.get("namespaces", {})
+        for ns_type in NAMESPACE_TYPES:
+            own = proc["namespaces"].get(ns_type)
+            if own is None:
+                continue
+            record = container.joins.get(ns_type, JOIN_HOST)
+            expected = cri_expected(record, container.role)
+            target, gone = (None, "") if record in (JOIN_HOST, JOIN_PRIVATE) else self.joined(pod, record)
+            ref_ns = {ns_type: target} if target is not None and expected == "container" else None
+            seen = relation(ns_type, proc["namespaces"], host_ns, ref_ns)
+            facts["kernel"][ns_type] = seen
+            if seen != expected or (target is not None and own != target):
+                facts["drift"].append(cri_drift(ns_type, record, (expected, seen), own, target, gone=gone))
+        return facts
+
+    def joined(self, pod: CriPod, path: str) -> tuple[dict[str, int] | None, str]:
+        """The identity of the namespace a runtime spec path names, or (None, why it cannot be read). A /proc/PID path
+        counts only while PID is still a process of the pod: a reused PID is some other process."""
+        target = proc_target(path)
+        if target is None:  # a pinned namespace file (the sandbox's network namespace; CRI-O pins ipc and uts too)
+            return file_identity(path)
+        pid, link = target
+        snap = self.snapshots.get(pid) if any(c.pid == pid for c in pod.containers()) else None
+        if snap is None:
+            return None, f"pid {pid} is no longer a process of the pod (it exited)"
+        return snap["namespaces"].get(link), ""
 
     # -- pods ----------------------------------------------------------------
 
@@ -291,7 +419,7 @@ class NsFactsManager:
     def pod_facts(self, name: str, containers: list[dict[str, Any]], host: dict[str, Any]) -> dict[str, Any]:
         if not containers:
             self.warnings.append(f"pod {name}: no container carries the label {LABEL_POD}={name}")
-            return {"name": name, "found": False}
+            return {"name": name, "found": False, "runtime": "docker"}
         sandbox: dict[str, Any] | None = None
         parent = ""
         members: dict[str, dict[str, Any]] = {}
@@ -304,12 +432,25 @@ class NsFactsManager:
                 sandbox, parent = facts, inspected["HostConfig"].get("CgroupParent") or ""
             elif role in MEMBER_ROLES:
                 (members if role == ROLE_CONTAINER else inits)[labels.get(LABEL_MEMBER) or facts["name"]] = facts
+        return {"name": name, "found": True, "runtime": "docker", **self.assemble(sandbox, members, inits, parent, host)}
+
+    def cri_pod_facts(self, pod: CriPod, host: dict[str, Any]) -> dict[str, Any]:
+        """A CRI pod in the Docker pod's schema, plus its namespace and uid (the sandbox's metadata)."""
+        facts: dict[str, Any] = {"name": pod.name, "found": pod.found, "runtime": "cri", "namespace": pod.namespace}
+        if pod.sandbox is None:
+            return facts
+        sandbox = self.cri_container_facts(pod, pod.sandbox, host)
+        members = {n: self.cri_container_facts(pod, c, host) for n, c in pod.members.items()}
+        inits = {n: self.cri_container_facts(pod, c, host) for n, c in pod.inits.items()}
+        return {**facts, "uid": pod.uid, **self.assemble(sandbox, members, inits, pod.sandbox.cgroup_parent, host)}
+
+    def assemble(self, sandbox: dict[str, Any] | None, members: dict[str, dict[str, Any]], inits: dict[str, dict[str, Any]],
+                 parent: str, host: dict[str, Any]) -> dict[str, Any]:
+        """What both runtimes' pods show: the containers, the share matrix, pairs, hostnames, the cgroup tree, drift."""
         running = {n: f["process"]["namespaces"] for n, f in members.items() if f.get("process")}
         sandbox_proc = (sandbox or {}).get("process") or {}
         host_ns = host.get("namespaces", {})
         return {
-            "name": name,
-            "found": True,
             "sandbox": sandbox,
             "members": members,
             "init_containers": inits,
@@ -336,27 +477,53 @@ class NsFactsManager:
             finally:
                 if self._engine is not None:
                     self._engine.close()
+        if self.params["cri_pods"]:
+            self.cri_pods = self.read_cri()
         source, host_pid = self.reference()
         for pid in self.params["pids"]:
             self.process(pid, "process")
         for inspected in self.inspected.values():
             self.container_process(inspected)
+        for ref, container in self.cri_processes():
+            self.process(container.pid, f"cri pod {ref}: " + ("the sandbox" if container.role == ROLE_SANDBOX else f"container {container.name}"))
         self.fill_hostnames()
         host = {"source": source, **(self.snapshots.get(host_pid) or {})}  # a copy, so made after fill_hostnames()
         return host, named, pods
 
+    def cri_processes(self) -> list[tuple[str, CriContainer]]:
+        """(cri_pods entry, container) for every CRI sandbox and container with a PID (the runtime says it runs)."""
+        return [(ref, c) for ref, pod in self.cri_pods.items() for c in pod.containers() if c.pid]
+
     def pinned(self, host: dict[str, Any]) -> list[dict[str, Any]]:
         """Namespaces held by nsfs mounts in the host reference's mount namespace, each with the processes and
-        containers of this run that are in it (none: only the mount keeps it alive, as far as this run saw)."""
+        containers of this run that are in it (none: only the mount keeps it alive, as far as this run saw).
+        A CRI container is named REF/NAME, as the facts key it: pods[REF].members[NAME] (or .sandbox)."""
         entries = persistent_namespaces(host.get("pid") or "self", self.proc)
         containers = {i["Name"].lstrip("/"): self.container_process(i) for i in self.inspected.values()}
+        for ref, container in self.cri_processes():
+            containers[f"{ref}/{'sandbox' if container.role == ROLE_SANDBOX else container.name}"] = self.snapshots.get(container.pid)
         for entry in entries:
             ident = {"device": entry["device"], "inode": entry["inode"]}
             entry["pids"] = sorted(pid for pid, snap in self.snapshots.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
             entry["containers"] = sorted(name for name, snap in containers.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
         return entries
 
+    def validate(self) -> None:
+        """Refuse, before any read, what cannot give facts: a pod asked for on both runtimes would have one key."""
+        both = sorted(set(self.params["pods"]) & set(self.params["cri_pods"]))
+        if both:
+            self.module.fail_json(msg=f"ns_facts: {', '.join(both)} is asked for in both pods and cri_pods, and pods are keyed by name: "
+                                      "gather the Docker pod and the CRI pod in two tasks and register each")
+        if not all(0 < len(parts) < 3 and all(parts) for parts in (ref.split("/") for ref in self.params["cri_pods"])):
+            self.module.fail_json(msg="ns_facts: each cri_pods entry is a pod name, NAMESPACE/NAME or a sandbox id")
+        if self.params["cri_pods"]:
+            try:
+                socket_path(self.params["cri_socket"])
+            except CriError as exc:
+                self.module.fail_json(msg=f"ns_facts: {exc}")
+
     def run(self) -> dict[str, Any]:
+        self.validate()
         host, named, pods = self.read()
         processes = {str(pid): self.snapshots[pid] for pid in self.params["pids"] if self.snapshots.get(pid) is not None}
         containers: dict[str, Any] = {}
@@ -366,6 +533,7 @@ class NsFactsManager:
             else:
                 containers[ref] = self.container_facts(inspected, host)
         pod_facts = {name: self.pod_facts(name, found, host) for name, found in pods.items()}
+        pod_facts.update({ref: self.cri_pod_facts(pod, host) for ref, pod in self.cri_pods.items()})
         persistent = self.pinned(host)
         facts = {
             "schema": SCHEMA_VERSION,

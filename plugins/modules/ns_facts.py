@@ -10,9 +10,9 @@ module: ns_facts
 short_description: Namespace and cgroup facts of processes, containers and pods, read from the kernel
 version_added: 0.1.0
 description:
-  - Gathers, as C(ansible_facts.podlab_ns), what the kernel says about processes, Docker containers and
-    P(podlab.playground.docker_pod#module) pods, so that any playbook can C(assert) what is shared and what is
-    isolated.
+  - Gathers, as C(ansible_facts.podlab_ns), what the kernel says about processes, Docker containers,
+    P(podlab.playground.docker_pod#module) pods and pods on a CRI runtime (made by P(podlab.playground.cri_pod#module)
+    or by kubelet), so that any playbook can C(assert) what is shared and what is isolated.
   - Each namespace is identified by the device and inode of C(/proc/PID/ns/TYPE), for every type the
     kernel has (cgroup, ipc, mnt, net, pid, time, user, uts) and the C(*_for_children) links. Unlike
     C(lsns), a namespace is not named after the lowest PID that uses it, and threads whose namespaces
@@ -23,6 +23,9 @@ description:
   - For a container, the modes Docker recorded (NetworkMode, IpcMode, PidMode, UTSMode, CgroupnsMode,
     UsernsMode) are set beside what the kernel shows, and every disagreement is listed in C(drift), for
     example a member whose network namespace is no longer its sandbox's after the sandbox restarted.
+  - For a CRI container, what its OCI runtime spec says it joined (C(linux.namespaces), from the runtime's verbose
+    status) takes the place of Docker's modes, for example a member whose C(/proc/PID/ns/net) names a pause process
+    that was killed.
   - For a pod, a share matrix says for every member and namespace type whether it is the host's
     (V(host), PID 1's), the pod's (V(pod), the sandbox's) or its own (V(private)), the pairs of members
     with the namespaces they share, and the pod's cgroup tree with the limits read from the kernel files.
@@ -34,6 +37,8 @@ requirements:
   - Linux; root to read other processes' namespaces and to enter UTS namespaces for the hostname.
   - For O(containers) and O(pods) the Docker daemon on the same host. Over its Unix socket (the default) nothing
     more is needed; a C(tcp://) or C(ssh://) O(docker_host) needs the Docker SDK for Python (5.0.3 or later).
+  - For O(cri_pods) a CRI runtime on the same host (containerd with its CRI plugin) and grpcio and protobuf for Python
+    (Debian's C(python3-grpcio) and C(python3-protobuf) will do). Without O(cri_pods) neither is needed.
 extends_documentation_fragment:
   - podlab.playground.attributes
   - podlab.playground.attributes.read_only
@@ -53,10 +58,30 @@ options:
     elements: str
     default: []
   pods:
-    description: Pods made by P(podlab.playground.docker_pod#module), by name (found by their C(podlab.pod) label).
+    description:
+      - Pods made by P(podlab.playground.docker_pod#module), by name (found by their C(podlab.pod) label).
+      - A name may not be in O(cri_pods) too, since both are keyed by name in C(pods).
     type: list
     elements: str
     default: []
+  cri_pods:
+    description:
+      - Pods on the CRI runtime at O(cri_socket), made by P(podlab.playground.cri_pod#module) or by kubelet, each given as
+        the pod's name in O(namespace), as V(NAMESPACE/NAME), or as its sandbox's id or a unique prefix of it.
+      - Found by the sandbox's metadata, not by labels; the members are the sandbox's containers, by their names.
+    type: list
+    elements: str
+    default: []
+  namespace:
+    description:
+      - The Kubernetes namespace (the sandbox's metadata) of the O(cri_pods) given by name alone. Not a Linux namespace.
+    type: str
+    default: default
+  cri_socket:
+    description:
+      - The CRI runtime's socket on the managed host, for O(cri_pods).
+    type: str
+    default: unix:///run/containerd/containerd.sock
   proc:
     description:
       - Where procfs is mounted. Anything but C(/proc) gives a partial view, and a warning says so.
@@ -71,9 +96,12 @@ options:
     type: str
 notes:
   - A process that exits while it is read is left out with a warning; the run does not fail.
+  - A CRI pod that does not exist, a CRI runtime that does not answer, a container that exited and a sandbox that is not
+    ready are warnings too, and the other facts are returned.
   - It never changes anything; C(changed) is always false.
 seealso:
   - module: podlab.playground.docker_pod
+  - module: podlab.playground.cri_pod
   - name: namespaces(7)
     description: The kernel's description of namespaces and of C(/proc/PID/ns).
     link: https://man7.org/linux/man-pages/man7/namespaces.7.html
@@ -91,6 +119,18 @@ EXAMPLES = r"""
       - ansible_facts.podlab_ns.pods.foo.share.app.ipc == 'pod'
       - ansible_facts.podlab_ns.pods.foo.share.app.uts == 'private'
       - ansible_facts.podlab_ns.pods.foo.drift == {}
+
+- name: Gather the seed's Kubernetes pod foo through containerd's CRI (kubelet's pods on a node too)
+  podlab.playground.ns_facts:
+    cri_pods: [foo]
+  register: cri_foo
+
+- name: Members of a CRI pod share net, ipc and uts with the pause process
+  ansible.builtin.assert:
+    that:
+      - cri_foo.ansible_facts.podlab_ns.pods.foo.runtime == 'cri'
+      - cri_foo.ansible_facts.podlab_ns.pods.foo.share.app.uts == 'pod'
+      - cri_foo.ansible_facts.podlab_ns.pods.foo.drift == {}
 
 - name: Gather a lone container and a process
   podlab.playground.ns_facts:
@@ -115,14 +155,16 @@ ansible_facts:
           C(persistent) (list), C(warnings).
         - "A process: C(pid), C(comm), C(ppid), C(nspid) (list), C(namespaces) (type -> {C(device), C(inode)}),
           C(hostname), C(cgroup) ({C(version), C(paths) per hierarchy}), C(threads_differing) (list of {C(tid), C(namespaces)})."
-        - "A container: C(id), C(name), C(state), C(pid), C(labels), C(modes) (Docker's, per namespace type),
-          C(sandbox_key) (Docker's record of the mount that pins its network namespace, or null), C(process),
+        - "A container: C(id), C(name), C(state), C(pid), C(labels), C(modes) (Docker's, per namespace type; for a CRI
+          container what its runtime spec says: the path it joins, V(private) or V(host)),
+          C(sandbox_key) (the mount that pins its network namespace, or null), C(process),
           C(kernel) (per type V(host), V(container) (the one its mode names), V(private)), C(drift) (list of
-          {C(type), C(docker), C(expected), C(kernel), C(detail)})."
-        - "A pod: C(found), C(sandbox), C(members) and C(init_containers) (containers, by member name), C(share)
-          (member -> type -> V(host), V(pod) or V(private)), C(pairs) (V(a/b) -> shared types that are not the host's),
-          C(hostnames), C(cgroup) ({C(version), C(parent), C(paths), C(limits), C(children) per container with C(paths)
-          and C(limits)}), C(drift) (member -> list)."
+          {C(type), C(recorded), C(expected), C(kernel), C(detail)}, and C(docker) for a Docker container)."
+        - "A pod: C(name), C(found), C(runtime) (V(docker) or V(cri)), C(sandbox), C(members) and C(init_containers)
+          (containers, by member name), C(share) (member -> type -> V(host), V(pod) or V(private)), C(pairs) (V(a/b) ->
+          shared types that are not the host's), C(hostnames), C(cgroup) ({C(version), C(parent), C(paths), C(limits),
+          C(children) per container with C(paths) and C(limits)}), C(drift) (member -> list); a CRI pod also has
+          C(namespace) and C(uid)."
         - "C(persistent): namespaces pinned by an nsfs bind mount (C(ip netns add), Docker's C(/run/docker/netns)),
           which live on with no process in them and which C(lsns) does not list, as the host reference's mount namespace
           sees them: C(path), C(type), C(device), C(inode), C(pids) and C(containers) (those of this run that are in it)."
@@ -133,8 +175,13 @@ ansible_facts:
         cgroup_version: 1
         pods:
           foo:
+            runtime: docker
             share: {app: {net: pod, ipc: pod, uts: private, pid: private, mnt: private, user: host, cgroup: host, time: host}}
             pairs: {"app/sidecar": [ipc, net]}
+          foocri:
+            runtime: cri
+            share: {app: {net: pod, ipc: pod, uts: pod, pid: private, mnt: private, user: host, cgroup: host, time: host}}
+            pairs: {"app/sidecar": [ipc, net, uts]}
 """
 
 from ansible.module_utils.basic import AnsibleModule
