@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import read_limits
-from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError, socket_path
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError, CriUnavailable, socket_path
 from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,
     DockerException,
@@ -229,19 +229,20 @@ class NsFactsManager:
 
     def read_cri(self) -> dict[str, CriPod]:
         """Every cri_pods entry; a runtime that cannot be reached leaves them out with a warning, like a missing pod."""
-        refs, namespace = self.params["cri_pods"], self.params["namespace"]
+        refs, namespace, socket = self.params["cri_pods"], self.params["namespace"], self.params["cri_socket"]
+        client = None
         try:
-            client = CriClient(self.params["cri_socket"], timeout=20)
-        except CriError as exc:  # no socket, or grpcio/protobuf missing: the message says what to do
+            client = CriClient(socket, timeout=20)
+            pods = read_cri_pods(client, refs, namespace)
+        except CriUnavailable as exc:  # no socket, no answer, grpcio/protobuf missing: the message says what to do
             self.warnings.append(f"cri_pods: {exc}; the CRI pods are left out")
             return {ref: CriPod(ref, *split_ref(ref, namespace)) for ref in refs}
-        try:
-            pods = read_cri_pods(client, refs, namespace)
         except CriError as exc:
-            self.warnings.append(f"cri_pods: the CRI runtime at {self.params['cri_socket']} refused a read ({exc}); the CRI pods are left out")
+            self.warnings.append(f"cri_pods: the CRI runtime at {socket} refused a read ({exc}); the CRI pods are left out")
             return {ref: CriPod(ref, *split_ref(ref, namespace)) for ref in refs}
         finally:
-            client.close()
+            if client is not None:
+                client.close()
         for pod in pods.values():
             self.cri_state_warnings(pod)
         return pods

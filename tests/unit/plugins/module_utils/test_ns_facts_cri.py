@@ -348,6 +348,19 @@ def test_no_runtime_is_a_warning_and_the_rest_of_the_facts(gather):
     assert facts["warnings"] == ["cri_pods: no CRI socket at /run/containerd/containerd.sock; start containerd; the CRI pods are left out"]
 
 
+class Silent(RecordedClient):
+    def list_pod_sandboxes(self, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        raise CriUnavailable("the CRI runtime at unix:///run/containerd/containerd.sock does not answer (connection refused)", "UNAVAILABLE")
+
+
+def test_a_runtime_that_does_not_answer_is_a_warning(gather):
+    client = Silent(RECORDED["healthy"])
+    facts = gather("healthy", client=lambda *a, **k: client, cri_pods=["nsfprobe"])
+    assert facts["pods"]["nsfprobe"]["found"] is False and client.calls[-1] == "close"
+    assert facts["warnings"] == ["cri_pods: the CRI runtime at unix:///run/containerd/containerd.sock does not answer (connection refused); "
+                                 "the CRI pods are left out"]
+
+
 def test_a_refused_read_is_a_warning(gather):
     client = Refusing(RECORDED["healthy"])
     facts = gather("healthy", client=lambda *a, **k: client, cri_pods=["nsfprobe"])
