@@ -126,7 +126,7 @@ def container_record(item: dict[str, Any], reply: dict[str, Any] | None) -> CriC
 
 def split_ref(ref: str, namespace: str) -> tuple[str, str]:
     """(namespace, name) of a cri_pods entry: NAMESPACE/NAME, or NAME in the namespace option."""
-    space, _, name = ref.rpartition("/")
+    space, name = ref.rpartition("/")[::2]
     return (space or namespace), name
 
 
