@@ -423,24 +423,16 @@ class CriPodManager(PodManager):
     def cgroup_driver(self) -> str | None:
         return self.driver
 
-    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
-        actions = []
-        for image, image_id in sorted(observed.image_ids.items()):
-            if image_id is None and spec.pull == "never":
-                raise PodSpecError(f"image {image} is not in containerd's k8s.io namespace and pull is never; {IMPORT_HINT}")
-            if image_id is None:
-                actions.append(PodAction("pull", image, "not in containerd's k8s.io namespace"))
-            elif spec.pull == "always" and not self.module.check_mode:
-                try:
-                    self.client.pull_image(image)
-                except CriError as exc:
-                    raise PodSpecError(f"image {image} is in k8s.io, but pull: always could not pull it ({exc}); "
-                                       "use pull: missing to run the image containerd has") from None
-                new_id = (self.client.image_status(image) or {}).get("id")
-                if new_id != image_id:
-                    actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
-                    observed.image_ids[image] = new_id
-        return actions
+    image_place = "in containerd's k8s.io namespace"
+    image_hint = IMPORT_HINT
+
+    def pull_now(self, image: str) -> str | None:
+        try:
+            self.client.pull_image(image)
+        except CriError as exc:
+            raise PodSpecError(f"image {image} is in k8s.io, but pull: always could not pull it ({exc}); "
+                               "use pull: missing to run the image containerd has") from None
+        return (self.client.image_status(image) or {}).get("id")
 
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
                  cgroups: dict[str, CgroupParentManager]) -> PodExecutor:

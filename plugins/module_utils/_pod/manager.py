@@ -59,8 +59,28 @@ class PodManager:
         """The runtime's cgroup driver when it says so, else None (the cgroup code decides)."""
         return None
 
-    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+    image_place = ""  # "present on the Docker host": where a runtime keeps the images it runs
+    image_hint = ""  # what to do when one is missing
+
+    def pull_now(self, image: str) -> str | None:
+        """Pull an image the runtime has (pull: always) and return its ID; PodSpecError when it cannot."""
         raise NotImplementedError
+
+    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        """A missing image is pulled by the plan's first actions; pull: always asks the registry now, before planning,
+        for the image's new ID (check mode cannot know, and predicts no newer image)."""
+        actions = []
+        for image, image_id in sorted(observed.image_ids.items()):
+            if image_id is None and spec.pull == "never":
+                raise PodSpecError(f"image {image} is not {self.image_place} and pull is never; {self.image_hint}")
+            if image_id is None:
+                actions.append(PodAction("pull", image, f"not {self.image_place}"))
+            elif spec.pull == "always" and not self.module.check_mode:
+                new_id = self.pull_now(image)
+                if new_id != image_id:
+                    actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
+                    observed.image_ids[image] = new_id
+        return actions
 
     def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
         """A last check, in check mode too, so that check mode fails where the real run would."""
@@ -261,28 +281,16 @@ class DockerPodManager(PodManager):
     def cgroup_driver(self) -> str | None:
         return self.daemon_driver
 
-    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
-        """A missing image is pulled by the plan; pull: always asks the registry now, before planning, for the image's new ID."""
-        actions = []
-        for image, image_id in sorted(observed.image_ids.items()):
-            if image_id is None and spec.pull == "never":
-                raise PodSpecError(f"image {image} is not present on the Docker host and pull is never; {MAKE_IMAGES_HINT}, or docker load it")
-            if image_id is None:
-                actions.append(PodAction("pull", image, "not present on the Docker host"))
-                continue
-            if spec.pull != "always" or self.module.check_mode:
-                continue
-            try:
-                new_id = self.client.pull(image)
-            except DockerException as exc:
-                raise PodSpecError(
-                    f"image {image} is on the Docker host, but pull: always could not pull it ({exc}); "
-                    "use pull: missing to run the image the host has, or reach its registry"
-                ) from None
-            if new_id != image_id:
-                actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
-                observed.image_ids[image] = new_id
-        return actions
+    # where images are, what to do when one is missing, and pulling one now (pull: always)
+    image_place = "present on the Docker host"
+    image_hint = f"{MAKE_IMAGES_HINT}, or docker load it"
+
+    def pull_now(self, image: str) -> str | None:
+        try:
+            return self.client.pull(image)
+        except DockerException as exc:
+            raise PodSpecError(f"image {image} is on the Docker host, but pull: always could not pull it ({exc}); "
+                               "use pull: missing to run the image the host has, or reach its registry") from None
 
     def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
         try:
