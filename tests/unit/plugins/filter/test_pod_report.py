@@ -503,3 +503,13 @@ def test_a_missing_cri_pod_says_to_make_it_with_cri_pod():
     podlab_ns["pods"]["gone"] = {"name": "gone", "found": False, "runtime": "cri", "namespace": "default"}
     with pytest.raises(AnsibleFilterError, match=r"CRI pod 'gone' was not found on the runtime .* podlab.playground.cri_pod"):
         pod_report_text(podlab_ns, "gone")
+
+
+def test_a_cri_pods_namespace_and_uid_are_escaped():
+    podlab_ns = both()
+    hostile = '<img src=x onerror=alert(1)>&"\''
+    podlab_ns["pods"]["nsfprobe"].update(namespace=hostile, uid=hostile)
+    for page in (pod_report_html(podlab_ns, "nsfprobe"), pod_report_html(podlab_ns, ["picdev", "nsfprobe"])):
+        root, text = parse_html(page)
+        assert root.find(f".//{XHTML}img") is None
+        assert f"pod {hostile}/nsfprobe" in text and f"uid {hostile}" in text
