@@ -110,7 +110,8 @@ def _select_pod(podlab_ns: Any, pod: str | None, filter_name: str) -> tuple[str,
     facts = pods[pod]
     if isinstance(facts, Mapping) and facts.get("runtime") == "cri" and not facts.get("found"):
         raise AnsibleFilterError(f"{filter_name}: CRI pod {pod!r} was not found on the runtime (no sandbox of that name in namespace "
-                                 f"{facts.get('namespace') or 'default'}); create it with podlab.playground.cri_pod (docs/cri_pod.md)")
+                                 f"{facts.get('namespace') or 'default'}, or the runtime did not answer: see the facts' warnings); "
+                                 "create it with podlab.playground.cri_pod (docs/cri_pod.md)")
     if not isinstance(facts, Mapping) or not facts.get("found"):
         raise AnsibleFilterError(f"{filter_name}: pod {pod!r} was not found on the host (no container carries the label podlab.pod={pod}); "
                                  f"create it with podlab.playground.docker_pod (playbooks/docker_pod.yml -e podlab_pod_name={pod})")
@@ -121,7 +122,7 @@ def _pod_names(pods: Any, filter_name: str) -> list[str | None]:
     """One name, None (the only pod) or a list of names: the pods a page draws, in that order."""
     if pods is None or isinstance(pods, str):
         return [pods]
-    if isinstance(pods, Mapping) or not all(isinstance(p, str) for p in pods):
+    if not isinstance(pods, list | tuple) or not all(isinstance(p, str) for p in pods):
         raise AnsibleFilterError(f"{filter_name}: expected a pod name or a list of pod names, got {pods!r}")
     names = list(pods)
     if not names:

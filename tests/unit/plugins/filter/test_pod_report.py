@@ -491,6 +491,7 @@ def test_a_list_of_one_pod_is_its_own_page_and_the_text_of_a_list_is_each_matrix
     (["picdev", "picdev"], "a pod is named twice"),
     (["picdev", 3], "expected a pod name or a list of pod names"),
     ({"picdev": 1}, "expected a pod name or a list of pod names"),
+    (3, "expected a pod name or a list of pod names"),
     (["picdev", "nope"], "no pod 'nope' in the facts"),
 ])
 def test_lists_of_pods_that_cannot_be_drawn(pod, message):
