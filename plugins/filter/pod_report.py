@@ -564,12 +564,12 @@ footer {{ color: #868e96; font-size: 12px; margin-top: 24px; }}
 
 def _badges(model: Mapping[str, Any]) -> str:
     drift = model["drift"]
-    badge = f'<span class="badge rt">{esc(model["runtime"])}</span>'
-    badge += (f'<span class="badge bad">drift: {len(drift)}</span>' if drift else '<span class="badge ok">no drift</span>')
+    badge = (f'<span class="badge bad">drift: {len(drift)}</span>' if drift else '<span class="badge ok">no drift</span>')
     stopped = [c["title"] for c in model["columns"][1:] if c["state"] != "running"]
     if stopped:
         badge += f'<span class="badge off">not running: {esc(", ".join(stopped))}</span>'
-    return badge
+    # last, so that the heading still reads "pod NAME no drift" first
+    return badge + f'<span class="badge rt">{esc(model["runtime"])}</span>'
 
 
 def _pod_section(model: Mapping[str, Any], heading: str) -> list[str]:
