@@ -15,6 +15,8 @@ fixtures/cri_running.json   pod nsfprobe: app and sidecar join the pause process
 fixtures/cri_share_pid.json pod nsfprobepid (share_pid): pid joined too
 fixtures/cri_host.json      pod nsfprobehost (host_network, host_ipc, host_pid): in the host's net, ipc, uts, pid
 fixtures/cri_drift.json     pod nsfprobe after its pause process was killed: the members drift on net, ipc, uts
+fixtures/live_docker_and_cri.json  gathered live, one ns_facts run with pods=[rptdock] cri_pods=[rptcri] on pods made by
+                            playbooks/docker_pod.yml and playbooks/cri_pod.yml (containerd of playbooks/cri_node.yml)
 """
 from __future__ import annotations
 
@@ -514,3 +516,23 @@ def test_a_cri_pods_namespace_and_uid_are_escaped():
         root, text = parse_html(page)
         assert root.find(f".//{XHTML}img") is None
         assert f"pod {hostile}/nsfprobe" in text and f"uid {hostile}" in text
+
+
+def test_live_facts_of_a_docker_pod_and_a_cri_pod_side_by_side():
+    podlab_ns = facts("live_docker_and_cri")
+    docker, cri = podlab_ns["pods"]["rptdock"], podlab_ns["pods"]["rptcri"]
+    assert (docker["runtime"], cri["runtime"]) == ("docker", "cri")
+    page = pod_report_html(podlab_ns, ["rptdock", "rptcri"])
+    root, text = parse_html(page)
+    for pod in (docker, cri):
+        for name, container in running(pod).items():
+            assert container["name"] in text and f"pid {container['pid']}" in text, name
+            for ns_type, link in container["process"]["namespaces"].items():
+                if not ns_type.endswith("_for_children"):
+                    assert f"{ns_type}:[{link['inode']}]" in text, (name, ns_type)
+        assert pod["cgroup"]["parent"] in text
+    table = next(root.iter(f"{XHTML}table"))
+    rows = {r[0].findtext(f"{XHTML}code"): ["".join(td.itertext()) for td in r[1:]] for r in table.findall(f"{XHTML}tr")[1:-1]}
+    assert rows["uts"] == ["pod: sandbox · private: app, sidecar", "pod: sandbox, app, sidecar"]
+    assert f"tree kubepods › burstable › pod{cri['uid']}" in text
+    assert "drift: none (every member is in the namespaces the runtime spec recorded)" in pod_report_text(podlab_ns, "rptcri").splitlines()
