@@ -9,7 +9,7 @@ Both renderers read one model (pod_model) built from the facts; nothing here rea
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -621,7 +621,7 @@ def _pod_section(model: Mapping[str, Any], heading: str) -> list[str]:
     return out
 
 
-def _page(title: str, body: list[str], models: list[Mapping[str, Any]]) -> str:
+def _page(title: str, body: list[str], models: Sequence[Mapping[str, Any]]) -> str:
     warnings = list(dict.fromkeys(w for m in models for w in m["warnings"]))
     schema = models[0]["schema"]
     out = [
@@ -654,7 +654,7 @@ def _share_summary(model: Mapping[str, Any], ns_type: str) -> str:
     return " · ".join(f"{word}: {', '.join(names)}" for word, names in groups.items())
 
 
-def render_side_by_side(models: list[Mapping[str, Any]]) -> str:
+def render_side_by_side(models: Sequence[Mapping[str, Any]]) -> str:
     """Several pods on one page: a table of what each namespace type is in each pod, then the pods in columns."""
     titles = [f"{pod_title(m)} ({m['runtime']})" for m in models]
     types = [t for t in NS_ORDER if any(t in m["types"] for m in models)]
