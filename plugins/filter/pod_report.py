@@ -9,7 +9,7 @@ Both renderers read one model (pod_model) built from the facts; nothing here rea
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -108,10 +108,41 @@ def _select_pod(podlab_ns: Any, pod: str | None, filter_name: str) -> tuple[str,
         raise AnsibleFilterError(f"{filter_name}: no pod {pod!r} in the facts (they hold: {', '.join(sorted(pods)) or 'none'}); "
                                  f"gather it with podlab.playground.ns_facts and pods: [{pod}]")
     facts = pods[pod]
+    if isinstance(facts, Mapping) and facts.get("runtime") == "cri" and not facts.get("found"):
+        raise AnsibleFilterError(f"{filter_name}: CRI pod {pod!r} was not found on the runtime (no sandbox of that name in namespace "
+                                 f"{facts.get('namespace') or 'default'}, or the runtime did not answer: see the facts' warnings); "
+                                 "create it with podlab.playground.cri_pod (docs/cri_pod.md)")
     if not isinstance(facts, Mapping) or not facts.get("found"):
         raise AnsibleFilterError(f"{filter_name}: pod {pod!r} was not found on the host (no container carries the label podlab.pod={pod}); "
                                  f"create it with podlab.playground.docker_pod (playbooks/docker_pod.yml -e podlab_pod_name={pod})")
     return str(pod), facts
+
+
+def _pod_names(pods: Any, filter_name: str) -> list[str | None]:
+    """One name, None (the only pod) or a list of names: the pods a page draws, in that order."""
+    if pods is None or isinstance(pods, str):
+        return [pods]
+    if not isinstance(pods, list | tuple) or not all(isinstance(p, str) for p in pods):
+        raise AnsibleFilterError(f"{filter_name}: expected a pod name or a list of pod names, got {pods!r}")
+    names = list(pods)
+    if not names:
+        raise AnsibleFilterError(f"{filter_name}: the list of pods is empty; name one or more, e.g. ['foo', 'foocri']")
+    if len(set(names)) != len(names):
+        raise AnsibleFilterError(f"{filter_name}: a pod is named twice in {names!r}")
+    return names
+
+
+def cgroup_chain(parent: str) -> list[str]:
+    """A cgroup parent as its levels: '/kubepods/burstable/pod<uid>' and the systemd
+    'kubepods-burstable-pod<uid_>.slice' both -> ['kubepods', 'burstable', 'pod<uid>']."""
+    parent = parent.strip("/")
+    if not parent:
+        return []
+    if "/" not in parent and parent.endswith(".slice"):
+        # systemd nests a-b.slice in a.slice; the pod's uid has '_' where the path has '-'.
+        levels = parent.removesuffix(".slice").split("-")
+        return [level.replace("_", "-") if level.startswith("pod") else level for level in levels]
+    return parent.split("/")
 
 
 def _ns_inode(process: Mapping[str, Any] | None, ns_type: str) -> int | None:
@@ -191,7 +222,9 @@ def pod_model(podlab_ns: Any, pod: str | None = None, filter_name: str = "pod_re
                 relation = (share.get(col["key"]) or {}).get(ns_type) or ("pod" if inode == _ns_inode(sandbox_proc, ns_type) else "private")
             col["cells"][ns_type] = {"inode": inode, "relation": relation, "drift": ns_type in drift_types}
 
-    drift = [{"member": col["title"], **d} for col in columns[1:] for d in col["drift"]]
+    # ns_facts names the runtime's record `recorded`; facts gathered before CRI pods only have `docker`.
+    drift = [{"member": col["title"], **d, "recorded": d.get("recorded", d.get("docker"))} for col in columns[1:] for d in col["drift"]]
+    runtime = str(facts.get("runtime") or "docker")
     cgroup = facts.get("cgroup") or {}
     order = ["sandbox", *members]
     children = cgroup.get("children") or {}
@@ -200,6 +233,13 @@ def pod_model(podlab_ns: Any, pod: str | None = None, filter_name: str = "pod_re
     child_list = [{"name": n, "id": ids.get(n, ""), "limits": dict(children[n].get("limits") or {})} for n in names]
     return {
         "name": name,
+        "runtime": runtime,
+        # Who made the record drift is judged against, and what repairs the pod.
+        "recorder": "the runtime spec" if runtime == "cri" else "Docker",
+        "maker": "podlab.playground.cri_pod" if runtime == "cri" else "podlab.playground.docker_pod",
+        "pod_name": str(facts.get("name") or name),
+        "namespace": str(facts.get("namespace") or ""),
+        "uid": str(facts.get("uid") or ""),
         "host": host.get("hostname") or "",
         "host_source": host.get("source", "pid 1"),
         "cgroup_version": podlab_ns.get("cgroup_version"),
@@ -211,6 +251,8 @@ def pod_model(podlab_ns: Any, pod: str | None = None, filter_name: str = "pod_re
         "cgroup": {
             "version": cgroup.get("version"),
             "parent": cgroup.get("parent") or "",
+            # kubepods/<qos>/pod<uid>: the levels kubelet's QoS classes nest a CRI pod in.
+            "chain": cgroup_chain(str(cgroup.get("parent") or "")) if runtime == "cri" else [],
             "paths": dict(cgroup.get("paths") or {}),
             "limits": dict(cgroup.get("limits") or {}),
             "children": child_list,
@@ -231,6 +273,11 @@ def _limits_text(limits: Mapping[str, Any], version: Any) -> str:
             f"cpus {human_cpus(limits.get('cpus'))}, pids {human_count(limits.get('pids_max'))}, {cpu_share}")
 
 
+def pod_title(model: Mapping[str, Any]) -> str:
+    """foo for a Docker pod; NAMESPACE/NAME for a CRI pod, as kubectl names it."""
+    return f"{model['namespace']}/{model['pod_name']}" if model["namespace"] else model["name"]
+
+
 def render_text(model: Mapping[str, Any]) -> str:
     cols = model["columns"]
     header = ["namespace", *(c["title"] for c in cols)]
@@ -246,7 +293,7 @@ def render_text(model: Mapping[str, Any]) -> str:
                 row.append(f"{cell['relation']}{mark} {cell['inode']}")
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = [f"pod {model['name']} on {model['host'] or 'the host'}: cgroup v{model['cgroup_version']}, "
+    lines = [f"pod {pod_title(model)} ({model['runtime']}) on {model['host'] or 'the host'}: cgroup v{model['cgroup_version']}, "
              f"{len(cols) - 2} member(s); host = PID 1's namespace, pod = the sandbox's, private = its own, ! = drift"]
     states = "  ".join(f"{c['title']}={c['state']}" + (f" pid {c['pid']}" if c["pid"] else "") for c in cols[1:])
     lines.append(f"containers: {states}")
@@ -256,6 +303,8 @@ def render_text(model: Mapping[str, Any]) -> str:
     cgroup = model["cgroup"]
     if cgroup:
         lines.append(f"cgroup v{cgroup['version']} {cgroup['parent'] or '(default parent)'}: {_limits_text(cgroup['limits'], cgroup['version'])}")
+        if cgroup["chain"]:
+            lines.append(f"  tree: {' › '.join(cgroup['chain'])}")
         width = max((len(c["name"]) for c in cgroup["children"]), default=0)
         for i, child in enumerate(cgroup["children"]):
             branch = "└─" if i == len(cgroup["children"]) - 1 else "├─"
@@ -264,10 +313,10 @@ def render_text(model: Mapping[str, Any]) -> str:
         lines.append("cgroup: not read (the sandbox is not running)")
     if model["drift"]:
         lines.append(f"DRIFT ({len(model['drift'])}):")
-        lines.extend(f"  {d['member']} {d.get('type')}: Docker says {short_mode(d.get('docker'))}, the kernel shows {d.get('kernel')}; {d.get('detail')}"
-                     for d in model["drift"])
+        lines.extend(f"  {d['member']} {d.get('type')}: {model['recorder']} says {short_mode(d.get('recorded'))}, the kernel shows {d.get('kernel')}; "
+                     f"{d.get('detail')}" for d in model["drift"])
     else:
-        lines.append("drift: none (every member is in the namespaces Docker recorded)")
+        lines.append(f"drift: none (every member is in the namespaces {model['recorder']} recorded)")
     lines.extend(f"note: {n}" for n in model["notes"])
     lines.extend(f"warning: {w}" for w in model["warnings"])
     return "\n".join(lines) + "\n"
@@ -318,11 +367,11 @@ PAD = 16
 LEGEND_H = 26
 
 
-def _legend(cols: list[dict[str, Any]], width: int) -> tuple[list[str], int]:
+def _legend(cols: list[dict[str, Any]], width: int, recorder: str) -> tuple[list[str], int]:
     """pod, host, private, not running (if any cell is), drift: as many lines as the width needs; (parts, height)."""
     present = {cell["relation"] for col in cols for cell in col["cells"].values()}
     items = [(RELATION_WORD[r], COLOURS[r], RELATION_MEANING[r], "") for r in (*RELATIONS, "absent") if r in RELATIONS or r in present]
-    items.append(("drift", DRIFT_COLOURS, "not what Docker recorded", "4 2"))
+    items.append(("drift", DRIFT_COLOURS, f"not what {recorder} recorded", "4 2"))
     parts = []
     x, y = PAD, PAD
     for word, (fill, stroke, ink), meaning, dash in items:
@@ -400,11 +449,11 @@ def _svg_grid(model: Mapping[str, Any]) -> str:
     cols = model["columns"]
     types = model["types"]
     width = grid_width(model)
-    legend, legend_h = _legend(cols, width)
+    legend, legend_h = _legend(cols, width, model["recorder"])
     grid_y = PAD + legend_h + 14
     height = grid_y + HEAD_H + len(types) * (ROW_H + ROW_GAP) + PAD
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="grid" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{esc("namespaces of pod " + model["name"])}">', *legend]
+             f'role="img" aria-label="{esc("namespaces of pod " + pod_title(model))}">', *legend]
     for i, col in enumerate(cols):
         parts.extend(_head(i, col, grid_y, model["host_source"]))
     for r, ns_type in enumerate(types):
@@ -424,17 +473,24 @@ def _svg_cgroup(model: Mapping[str, Any]) -> str:
     version = cgroup["version"]
     box_w, box_h, gap = 230, 132, 18
     width = max(PAD * 2 + len(children) * box_w + max(len(children) - 1, 0) * gap, grid_width(model))
-    top_w, top_h = 470, 112
+    # A CRI pod's parent, /kubepods/<qos>/pod<uid>, needs more room than /pod-foo.
+    top_w, top_h = (min(640, width - 2 * PAD), 112) if cgroup["chain"] else (470, 112)
     child_y = PAD + top_h + 50
     height = child_y + box_h + PAD
     pod_limits = cgroup["limits"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="tree" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{esc("cgroup tree of pod " + model["name"])}">']
+             f'role="img" aria-label="{esc("cgroup tree of pod " + pod_title(model))}">']
     top_x = (width - top_w) / 2
     parts.append(_rect(top_x, PAD, top_w, top_h, fill="#e7f0ff", stroke=COLOURS["pod"][1], width=2, radius=10))
-    parts.append(_text(top_x + 14, PAD + 24, f"pod cgroup {cgroup['parent'] or '(Docker default parent)'}", size=15, weight="bold",
+    default_parent = "(the runtime's default parent)" if model["runtime"] == "cri" else "(Docker default parent)"
+    big = not cgroup["chain"]
+    parts.append(_text(top_x + 14, PAD + 24, short(f"pod cgroup {cgroup['parent'] or default_parent}", 50 if big else 76), size=15 if big else 13,
+                       weight="bold",
                        title="; ".join(f"{k}: {v}" for k, v in sorted(cgroup["paths"].items()))))
-    parts.append(_text(top_x + 14, PAD + 44, f"cgroup v{version} · {len(children)} {'child' if len(children) == 1 else 'children'}", size=11, fill="#495057"))
+    sub = f"cgroup v{version} · {len(children)} {'child' if len(children) == 1 else 'children'}"
+    if cgroup["chain"]:
+        sub += " · tree " + " › ".join(cgroup["chain"])
+    parts.append(_text(top_x + 14, PAD + 44, short(sub, 80), size=11, fill="#495057", title=" › ".join(cgroup["chain"]) or None))
     parts.extend(_limit_lines(top_x + 14, PAD + 66, pod_limits, version=version))
 
     bus_y = PAD + top_h + 25
@@ -490,6 +546,10 @@ p, li {{ font-size: 13px; line-height: 1.45; }}
 .ok {{ background: #d8f3dc; color: #145c31; }}
 .bad {{ background: {DRIFT}; color: #ffffff; }}
 .off {{ background: #e9ecef; color: #495057; }}
+.rt {{ background: #343a40; color: #ffffff; }}
+.side {{ display: flex; gap: 28px; align-items: flex-start; }}
+.side .pod {{ flex: 1 1 0; min-width: 0; }}
+h3 {{ font-size: 15px; margin: 18px 0 6px 0; }}
 svg {{ max-width: 100%; height: auto; display: block; }}
 table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ border: 1px solid #dee2e6; padding: 4px 8px; text-align: left; }}
@@ -502,25 +562,30 @@ footer {{ color: #868e96; font-size: 12px; margin-top: 24px; }}
 """
 
 
-def render_html(model: Mapping[str, Any]) -> str:
-    name = model["name"]
-    members = [c["title"] for c in model["columns"][2:]]
+def _badges(model: Mapping[str, Any]) -> str:
     drift = model["drift"]
     badge = (f'<span class="badge bad">drift: {len(drift)}</span>' if drift else '<span class="badge ok">no drift</span>')
     stopped = [c["title"] for c in model["columns"][1:] if c["state"] != "running"]
     if stopped:
         badge += f'<span class="badge off">not running: {esc(", ".join(stopped))}</span>'
+    # last, so that the heading still reads "pod NAME no drift" first
+    return badge + f'<span class="badge rt">{esc(model["runtime"])}</span>'
+
+
+def _pod_section(model: Mapping[str, Any], heading: str) -> list[str]:
+    """Everything one pod shows, under headings of the given level (h1 alone on its page, h2 beside another)."""
+    sub = "h2" if heading == "h1" else "h3"
+    members = [c["title"] for c in model["columns"][2:]]
+    drift = model["drift"]
+    recorder = model["recorder"]
+    runtime = "Docker" if model["runtime"] == "docker" else f"the CRI ({model['runtime']})"
+    ident = f" · uid {model['uid']}" if model["uid"] else ""
     out = [
-        "<!DOCTYPE html>",
-        '<html xmlns="http://www.w3.org/1999/xhtml" lang="en">',
-        f'<head><meta charset="utf-8"/><title>{esc("pod " + name)} · podlab.playground</title><style>{STYLE}</style></head>',
-        "<body>",
-        f"<h1>pod {esc(name)}{badge}</h1>",
-        f'<p class="sub">on {esc(model["host"] or "the host")} · cgroup v{esc(model["cgroup_version"])} · sandbox and '
-        f'{len(members)} member(s): {esc(", ".join(members) or "none")}</p>',
+        f"<{heading}>pod {esc(pod_title(model))}{_badges(model)}</{heading}>",
+        f'<p class="sub">on {esc(model["host"] or "the host")} · runtime {esc(runtime)}{esc(ident)} · cgroup v{esc(model["cgroup_version"])} · '
+        f'sandbox and {len(members)} member(s): {esc(", ".join(members) or "none")}</p>',
     ]
-    out.extend(f'<p class="warn">{esc(w)}</p>' for w in model["warnings"])
-    out.append("<h2>Namespaces: who shares what</h2>")
+    out.append(f"<{sub}>Namespaces: who shares what</{sub}>")
     out.append("<p>One band per namespace type, one column per process: the host, the sandbox, each member. Neighbours in the same "
                "namespace (same inode of <code>/proc/PID/ns/TYPE</code>) share one bar.</p>")
     out.append(_svg_grid(model))
@@ -531,39 +596,104 @@ def render_html(model: Mapping[str, Any]) -> str:
         out.append("<p>Init containers: " + ", ".join(f"{esc(i['name'])} ({esc(i['state'])})" for i in model["init_containers"]) + "</p>")
     out.extend(f'<p class="warn">{esc(n)}</p>' for n in model["notes"])
 
-    out.append("<h2>cgroup tree and limits (read from the kernel)</h2>")
+    out.append(f"<{sub}>cgroup tree and limits (read from the kernel)</{sub}>")
     if model["cgroup"]:
         paths = ", ".join(f"{k} {v}" for k, v in sorted(model["cgroup"]["paths"].items()))
-        out.append(f"<p>Pod parent <code>{esc(model['cgroup']['parent'] or '-')}</code> at {esc(paths or '-')}; one child per container.</p>")
+        tree = f" (tree {esc(' › '.join(model['cgroup']['chain']))})" if model["cgroup"]["chain"] else ""
+        out.append(f"<p>Pod parent <code>{esc(model['cgroup']['parent'] or '-')}</code>{tree} at {esc(paths or '-')}; one child per container.</p>")
         out.append(_svg_cgroup(model))
     else:
         out.append("<p>Not read: the sandbox is not running.</p>")
 
-    out.append("<h2>Drift</h2>")
+    out.append(f"<{sub}>Drift</{sub}>")
     if drift:
-        out.append("<table><tr><th>member</th><th>namespace</th><th>Docker recorded</th><th>expected</th><th>kernel shows</th><th>detail</th></tr>")
-        out.extend(f'<tr class="drift"><td>{esc(d["member"])}</td><td>{esc(d.get("type"))}</td><td><code>{esc(short_mode(d.get("docker")))}</code></td>'
+        out.append(f"<table><tr><th>member</th><th>namespace</th><th>{esc(recorder)} recorded</th><th>expected</th><th>kernel shows</th>"
+                   "<th>detail</th></tr>")
+        out.extend(f'<tr class="drift"><td>{esc(d["member"])}</td><td>{esc(d.get("type"))}</td><td><code>{esc(short_mode(d.get("recorded")))}</code></td>'
                    f'<td>{esc(d.get("expected"))}</td><td>{esc(d.get("kernel"))}</td><td>{esc(d.get("detail"))}</td></tr>' for d in drift)
         out.append("</table>")
-        out.append("<p>Run podlab.playground.docker_pod for this pod again: it repairs members left in a stale namespace.</p>")
+        out.append(f"<p>Run {esc(model['maker'])} for this pod again: it repairs members left in a stale namespace.</p>")
     else:
-        out.append("<p>None: every member is in the namespaces Docker recorded for it.</p>")
+        out.append(f"<p>None: every member is in the namespaces {esc(recorder)} recorded for it.</p>")
 
-    out.append("<h2>Terminal matrix</h2>")
+    out.append(f"<{sub}>Terminal matrix</{sub}>")
     out.append(f"<pre>{esc(render_text(model))}</pre>")
-    out.append(f"<footer>Drawn by podlab.playground.pod_report_html from ansible_facts.podlab_ns (schema {esc(model['schema'])}).</footer>")
+    return out
+
+
+def _page(title: str, body: list[str], models: Sequence[Mapping[str, Any]]) -> str:
+    warnings = list(dict.fromkeys(w for m in models for w in m["warnings"]))
+    schema = models[0]["schema"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html xmlns="http://www.w3.org/1999/xhtml" lang="en">',
+        f'<head><meta charset="utf-8"/><title>{esc(title)} · podlab.playground</title><style>{STYLE}</style></head>',
+        "<body>",
+    ]
+    # The facts' warnings concern the whole read: said once, under the first heading.
+    out.extend(body[:2])
+    out.extend(f'<p class="warn">{esc(w)}</p>' for w in warnings)
+    out.extend(body[2:])
+    out.append(f"<footer>Drawn by podlab.playground.pod_report_html from ansible_facts.podlab_ns (schema {esc(schema)}).</footer>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 
+def render_html(model: Mapping[str, Any]) -> str:
+    """One pod, one page."""
+    return _page(f"pod {pod_title(model)}", _pod_section(model, "h1"), [model])
+
+
+def _share_summary(model: Mapping[str, Any], ns_type: str) -> str:
+    """What a namespace type is across the pod's containers: 'pod: sandbox, app, sidecar · private: ...'."""
+    groups: dict[str, list[str]] = {}
+    for col in model["columns"][1:]:
+        cell = col["cells"].get(ns_type) or {"relation": "absent", "drift": False}
+        word = RELATION_WORD[cell["relation"]] + ("!" if cell["drift"] else "")
+        groups.setdefault(word, []).append(col["title"])
+    return " · ".join(f"{word}: {', '.join(names)}" for word, names in groups.items())
+
+
+def render_side_by_side(models: Sequence[Mapping[str, Any]]) -> str:
+    """Several pods on one page: a table of what each namespace type is in each pod, then the pods in columns."""
+    titles = [f"{pod_title(m)} ({m['runtime']})" for m in models]
+    types = [t for t in NS_ORDER if any(t in m["types"] for m in models)]
+    types += sorted({t for m in models for t in m["types"]} - set(types))
+    body = [f"<h1>pods {esc(', '.join(titles))}</h1>",
+            f'<p class="sub">on {esc(models[0]["host"] or "the host")} · {len(models)} pods side by side · '
+            f'host = PID 1\'s namespace, pod = the sandbox\'s, private = its own, ! = drift</p>',
+            "<h2>Which namespaces each pod's containers share</h2>",
+            "<table><tr><th>namespace</th>" + "".join(f"<th>{esc(t)}</th>" for t in titles) + "</tr>"]
+    for ns_type in types:
+        body.append(f"<tr><td><code>{esc(ns_type)}</code></td>"
+                    + "".join(f"<td>{esc(_share_summary(m, ns_type)) if ns_type in m['types'] else '-'}</td>" for m in models) + "</tr>")
+    body.append("<tr><td>cgroup parent</td>"
+                + "".join(f"<td><code>{esc((m['cgroup'] or {}).get('parent') or '-')}</code></td>" for m in models) + "</tr>")
+    body.append("</table>")
+    body.append('<div class="side">')
+    for model in models:
+        body.append('<div class="pod">')
+        body.extend(_pod_section(model, "h2"))
+        body.append("</div>")
+    body.append("</div>")
+    return _page("pods " + ", ".join(titles), body, models)
+
+
 # -- the filters -------------------------------------------------------------------------------
 
-def pod_report_html(podlab_ns: Any, pod: str | None = None) -> str:
-    return render_html(pod_model(podlab_ns, pod, "pod_report_html"))
+def _models(podlab_ns: Any, pod: Any, filter_name: str) -> list[dict[str, Any]]:
+    return [pod_model(podlab_ns, name, filter_name) for name in _pod_names(pod, filter_name)]
 
 
-def pod_report_text(podlab_ns: Any, pod: str | None = None) -> str:
-    return render_text(pod_model(podlab_ns, pod, "pod_report_text"))
+def pod_report_html(podlab_ns: Any, pod: str | list[str] | None = None) -> str:
+    """One pod's page; given a list of two or more pods, one page with them side by side."""
+    models = _models(podlab_ns, pod, "pod_report_html")
+    return render_html(models[0]) if len(models) == 1 else render_side_by_side(models)
+
+
+def pod_report_text(podlab_ns: Any, pod: str | list[str] | None = None) -> str:
+    """One pod's matrix; given a list, each pod's matrix in that order, a blank line between."""
+    return "\n".join(render_text(m) for m in _models(podlab_ns, pod, "pod_report_text"))
 
 
 class FilterModule:
