@@ -161,12 +161,13 @@ def test_cri_share_pid_makes_pause_pid_1_in_every_member(host: Any) -> None:
     _uid, running = cri_pod(host, CRI_POD_PID)
     pause_pid = running["sandbox"][1]
     assert status_field(host, f"/proc/{pause_pid}/status", "NSpid")[-1] == "1"
+    pause_name = status_field(host, f"/proc/{pause_pid}/status", "Name")
     for member in ("app", "sidecar"):
         pid = running[member][1]
         assert stat_inode(host, pid, "pid") == stat_inode(host, pause_pid, "pid"), f"{member} is not in pause's PID namespace"
         assert status_field(host, f"/proc/{pid}/status", "NSpid")[-1] != "1"
         # the member's own /proc (its mount namespace's): PID 1 there is pause
-        assert status_field(host, f"/proc/{pid}/root/proc/1/status", "Name") == ["pause"]
+        assert status_field(host, f"/proc/{pid}/root/proc/1/status", "Name") == pause_name
 
 
 @pytest.mark.parametrize("ns", ["net", "ipc", "pid", "uts"])
