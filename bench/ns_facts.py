@@ -16,6 +16,11 @@ Then the engine for 2, 5, 10 pods (time per container), a wall-time breakdown of
 run (hostname forks, Docker API, /proc, cgroup files), cProfile, and probes: three ways of reading
 the hostnames of the same UTS namespaces, five ways of making the Docker reads. The pods are always
 removed; see docs/bench.md.
+
+With --cri (containerd's CRI on its socket, playbooks/cri_node.yml), it also makes the same K pods of M
+members as CRI pods with the cri_pod engine in this process (namespace podlab-bench) and times, in the
+same rounds, the engine for pods=[the Docker pods] against cri_pods=[the CRI pods]; the CRI pods are
+always removed too.
 """
 from __future__ import annotations
 
@@ -64,9 +69,12 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
 
 from ansible_collections.podlab.playground.plugins.module_utils import _namespaces, _ns_facts
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import ARGUMENT_SPEC as FACTS_SPEC
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import NsFactsManager
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import CriPodManager
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import CRI_ARGUMENT_SPEC, pod_uid
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC as POD_SPEC
 
@@ -585,6 +593,136 @@ def linearity(fleet: Fleet, ks: list[int], n: int, lsns: Callable[[], Any]) -> d
 
 
 # ---------------------------------------------------------------------------
+# --cri: the same pods as CRI pods, cri_pods= beside pods=
+
+
+CRI_NAMESPACE = "podlab-bench"
+CRI_PREFIX = f"nsbcri{os.getpid()}-"
+CRI_LABELS = {"io.podlab.bench": "ns_facts", "io.podlab.bench.run": CRI_PREFIX}
+
+
+class CriFleet:
+    """The fleet's K pods of M members again, as CRI pods named CRI_PREFIX<i> in CRI_NAMESPACE, made and removed with
+    the cri_pod engine in this process; with what finds and removes anything of them the engine leaves."""
+
+    def __init__(self, fleet: Fleet, layout: Layout) -> None:
+        self.fleet = fleet
+        self.layout = layout
+        self.client = CriClient()
+        # kubelet's kubepods and its QoS directories are shared: removed at the end only where this run made them.
+        self.shared = [p for rel in ("kubepods", "kubepods/besteffort", "kubepods/burstable") for p in layout.everywhere(rel)]
+        self.shared_before = {p for p in self.shared if p.is_dir()}
+
+    @property
+    def pods(self) -> list[str]:
+        return [f"{CRI_PREFIX}{i}" for i in range(self.fleet.k)]
+
+    def engine(self, pod: str, state: str) -> dict[str, Any]:
+        params = {**pod_params(pod, self.fleet.members, state), "namespace": CRI_NAMESPACE, "labels": dict(CRI_LABELS)}
+        result = CriPodManager(stand_in(CRI_ARGUMENT_SPEC, params)).run()
+        want = "running" if state == "started" else "absent"
+        if result["pod"]["state"] != want:
+            raise EngineFailed(f"CRI pod {pod} is {result['pod']['state']} after cri_pod state={state}: {result['actions']}")
+        return result
+
+    def set_up(self) -> float:
+        start = time.perf_counter()
+        for i, pod in enumerate(self.pods, 1):
+            self.engine(pod, "started")
+            print(f"\r  CRI pod {i}/{self.fleet.k} up", end="", flush=True)
+        print()
+        return time.perf_counter() - start
+
+    def sandboxes(self) -> list[dict[str, Any]]:
+        return self.client.list_pod_sandboxes({"io.podlab.bench.run": CRI_PREFIX})
+
+    def cgroup_dirs(self) -> list[Path]:
+        uids = [pod_uid(CRI_NAMESPACE, pod) for pod in self.pods]
+        return sorted(d for h in self.layout.hierarchies() for uid in uids for d in [*h.glob(f"kubepods/*/pod{uid}"), *h.glob(f"kubepods/pod{uid}")])
+
+    def tear_down(self) -> list[str]:
+        """cri_pod state=absent for every pod, then remove whatever is left anyway; what is still left."""
+        for pod in self.pods:
+            try:
+                self.engine(pod, "absent")
+            except (EngineFailed, CriError) as exc:
+                print(f"  teardown of CRI pod {pod} by the engine failed ({exc}); swept below")
+        for sandbox in self.sandboxes():
+            with contextlib.suppress(CriError):
+                self.client.stop_pod_sandbox(sandbox["id"])
+                self.client.remove_pod_sandbox(sandbox["id"])
+        for top in self.cgroup_dirs():
+            for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda walk: -len(walk[0])):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
+        for path in sorted(set(self.shared) - self.shared_before, key=lambda p: -len(str(p))):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        left = [f"CRI sandbox {s['metadata']['name']} {s['id'][:12]}" for s in self.sandboxes()]
+        left += [f"CRI container {c['metadata']['name']} {c['id'][:12]}" for c in self.client.list_containers(labels={"io.podlab.bench.run": CRI_PREFIX})]
+        left += [str(d) for d in self.cgroup_dirs()]
+        left += [str(p) for p in sorted(set(self.shared) - self.shared_before) if p.is_dir()]
+        self.client.close()
+        return left
+
+
+def check_cri_facts(result: dict[str, Any], cri: CriFleet) -> list[str]:
+    """Problems in the CRI pods' facts: a pod missing or short of members, drift, an engine warning about the CRI pods."""
+    facts = result["ansible_facts"]["podlab_ns"]
+    problems = [f"warning: {w}" for w in facts.get("warnings") or [] if w.startswith(("cri pod", "cri_pods"))]
+    for pod in cri.pods:
+        got = facts["pods"].get(pod, {})
+        if not got.get("found") or len(got.get("members", {})) != cri.fleet.members:
+            problems.append(f"CRI pod {pod}: found={got.get('found')}, {len(got.get('members', {}))} members")
+        elif got.get("drift"):
+            problems.append(f"CRI pod {pod}: drift {got['drift']}")
+    return problems
+
+
+def cri_beside_docker(fleet: Fleet, cri: CriFleet, n: int) -> dict[str, Any]:
+    """pods=[the Docker pods] and cri_pods=[the CRI pods], same containers, interleaved; medians, paired ratio cri/docker."""
+    methods = [
+        Method("docker", f"engine, pods=[{fleet.k} Docker pods]", lambda: facts_engine({"pods": fleet.pods})),
+        Method("cri", f"engine, cri_pods=[{fleet.k} CRI pods], namespace={CRI_NAMESPACE}",
+               lambda: facts_engine({"cri_pods": cri.pods, "namespace": CRI_NAMESPACE})),
+    ]
+    problems = check_facts(methods[0].run(), fleet, "pods") + check_cri_facts(methods[1].run(), cri)
+    if problems:
+        raise EngineFailed(f"the engine's facts are wrong, not worth timing: {problems}")
+    print("checks: the facts of both fleets are complete (every pod and member; no drift; no warning for the CRI pods)")
+    interleave(methods, n, "cri")
+    docker_m, cri_m = methods
+    pair = paired_ratio(cri_m.samples, docker_m.samples)
+    print(f"\nCRI pods beside Docker pods: {fleet.size} containers each ({fleet.k} pods x {fleet.members + 1}), N={n} interleaved rounds:")
+    print("\n| method | min/median ms | per container (median) |\n|---|---|---|")
+    out: dict[str, Any] = {"containers": fleet.size}
+    for m in methods:
+        s = min_median_max(m.samples)
+        out[m.key] = {"label": m.label, **s, "per_container_ms": round(s["median"] / fleet.size, 2), "samples_ms": m.samples}
+        print(f"| {m.label} | {s['min']:.1f}/{s['median']:.1f} | {s['median'] / fleet.size:.2f} ms |")
+    out["cri_to_docker"] = pair
+    print(f"cri/docker, paired by round: median {pair['median_ratio']:.2f}, max {pair['max_ratio']:.2f}; "
+          f"cri_pods= faster in {pair['faster']}/{pair['of']} rounds")
+    return out
+
+
+def cri_run(args: argparse.Namespace, fleet: Fleet, data: dict[str, Any]) -> list[str]:
+    """--cri: the CRI pods up, the comparison, the CRI pods removed whatever happens; what is left of them."""
+    if not Path(DEFAULT_CRI_SOCKET.removeprefix("unix://")).exists():
+        raise SystemExit(f"--cri: no CRI socket at {DEFAULT_CRI_SOCKET}; start containerd with: ansible-playbook playbooks/cri_node.yml")
+    cri = CriFleet(fleet, Layout.detect())
+    left: list[str] = []
+    try:
+        data["cri_setup_s"] = round(cri.set_up(), 1)
+        print(f"  {fleet.size} CRI containers up in {data['cri_setup_s']} s")
+        data["cri_beside_docker"] = cri_beside_docker(fleet, cri, args.n)
+    finally:
+        left = data["cri_leftovers"] = cri.tear_down()
+        print("CRI leftovers: " + (", ".join(left) if left else "none (no sandbox or container with this run's label, no pod cgroup of its pods)"))
+    return left
+
+
+# ---------------------------------------------------------------------------
 # Main
 
 
@@ -599,6 +737,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-runs", type=int, default=5, help="engine runs for the breakdown and for cProfile (0: skip)")
     parser.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
                         help="compare ways of reading the hostnames, and of making the Docker calls, for the same containers")
+    parser.add_argument("--cri", action="store_true",
+                        help="also make the same pods as CRI pods (cri_pod engine) and time pods= against cri_pods= in the same rounds")
     return parser.parse_args(argv)
 
 
@@ -660,6 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ns_facts bench: {fleet.k} pods x (sandbox + {fleet.members}) = {fleet.size} containers, n={args.n}, "
           f"{facts['cpus']} CPUs, load {facts['loadavg'][0]:.2f}; names {PREFIX}*")
     data: dict[str, Any] = {"n": args.n, "k": fleet.k, "members": fleet.members, "containers": fleet.size, "host": facts}
+    cri_left: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nsb-") as tmp:
         args_file = Path(tmp) / "args.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"pods": fleet.pods}}))
@@ -669,6 +810,8 @@ def main(argv: list[str] | None = None) -> int:
             data["setup_s"] = round(set_up(fleet), 1)
             print(f"  {fleet.size} containers up in {data['setup_s']} s")
             measure(args, fleet, methods, data)
+            if args.cri:
+                cri_left = cri_run(args, fleet, data)
         finally:
             left = data["leftovers"] = tear_down(fleet, sweeper)
             print("leftovers: " + (", ".join(left) if left else "none (no container or cgroup of this run is left)"))
@@ -676,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
             lsns_without_pods(methods, args.n, data)
     data["host"]["loadavg_after"] = os.getloadavg()
     print(f"results: {write_results('ns_facts', data)}")
-    return 1 if left else 0
+    return 1 if left or cri_left else 0
 
 
 if __name__ == "__main__":
