@@ -51,6 +51,19 @@ T = TypeVar("T")
 # A module's manager in this process
 
 
+class Method:
+    """One way of making and removing a benchmark's pod. create() and teardown() are what is timed."""
+
+    key = ""
+    label = ""
+
+    def create(self, pod: Any) -> None:
+        raise NotImplementedError
+
+    def teardown(self, pod: Any) -> None:
+        raise NotImplementedError
+
+
 class EngineFailed(Exception):
     """fail_json was called: the engine gave up with this message."""
 

@@ -37,6 +37,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     ApiCall,
     CriCall,
     EngineFailed,
+    Method,
     Sweeper,
     host_facts,
     min_median_max,
@@ -100,19 +101,6 @@ class Pod:
 
 # ---------------------------------------------------------------------------
 # Methods
-
-
-class Method:
-    """One way of making and removing the pod. create() and teardown() are what is timed."""
-
-    key = ""
-    label = ""
-
-    def create(self, pod: Pod) -> None:
-        raise NotImplementedError
-
-    def teardown(self, pod: Pod) -> None:
-        raise NotImplementedError
 
 
 class RawMethod(Method):

@@ -36,6 +36,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     ROOT,
     ApiCall,
     EngineFailed,
+    Method,
     Sweeper,
     host_facts,
     min_median_max,
@@ -84,19 +85,6 @@ class Pod:
 
 # ---------------------------------------------------------------------------
 # Methods
-
-
-class Method:
-    """One way of making and removing the pod. create() and teardown() are what is timed."""
-
-    key = ""
-    label = ""
-
-    def create(self, pod: Pod) -> None:
-        raise NotImplementedError
-
-    def teardown(self, pod: Pod) -> None:
-        raise NotImplementedError
 
 
 class CliMethod(Method):

@@ -353,20 +353,17 @@ class Silent(RecordedClient):
         raise CriUnavailable("the CRI runtime at unix:///run/containerd/containerd.sock does not answer (connection refused)", "UNAVAILABLE")
 
 
-def test_a_runtime_that_does_not_answer_is_a_warning(gather):
-    client = Silent(RECORDED["healthy"])
+@pytest.mark.parametrize(("client_class", "warning"), [
+    (Silent, "cri_pods: the CRI runtime at unix:///run/containerd/containerd.sock does not answer (connection refused); "
+             "the CRI pods are left out"),
+    (Refusing, "cri_pods: the CRI runtime at unix:///run/containerd/containerd.sock refused a read "
+               "(ListContainers: deadline exceeded); the CRI pods are left out"),
+], ids=["does not answer", "refuses a read"])
+def test_a_runtime_that_fails_a_read_is_a_warning(gather, client_class, warning):
+    client = client_class(RECORDED["healthy"])
     facts = gather("healthy", client=lambda *a, **k: client, cri_pods=["nsfprobe"])
     assert facts["pods"]["nsfprobe"]["found"] is False and client.calls[-1] == "close"
-    assert facts["warnings"] == ["cri_pods: the CRI runtime at unix:///run/containerd/containerd.sock does not answer (connection refused); "
-                                 "the CRI pods are left out"]
-
-
-def test_a_refused_read_is_a_warning(gather):
-    client = Refusing(RECORDED["healthy"])
-    facts = gather("healthy", client=lambda *a, **k: client, cri_pods=["nsfprobe"])
-    assert facts["pods"]["nsfprobe"]["found"] is False and client.calls[-1] == "close"
-    assert facts["warnings"] == ["cri_pods: the CRI runtime at unix:///run/containerd/containerd.sock refused a read "
-                                 "(ListContainers: deadline exceeded); the CRI pods are left out"]
+    assert facts["warnings"] == [warning]
 
 
 @pytest.mark.parametrize(
