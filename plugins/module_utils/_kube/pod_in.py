@@ -107,9 +107,9 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def _member(name: str, image: str) -> dict[str, Any]:
-    """A member as AnsibleModule fills it: every option present, None when unset."""
-    return {**dict.fromkeys(MEMBER_ARGSPEC), "name": name, "image": image}
+def _as_written(member: dict[str, Any]) -> dict[str, Any]:
+    """A member as a task writes it: the options it sets, in the argument spec's order (AnsibleModule fills in the rest)."""
+    return {key: member[key] for key in MEMBER_ARGSPEC if member.get(key) is not None}
 
 
 class _PodReader:
@@ -332,13 +332,13 @@ class _PodReader:
     def tmpfs_volumes(self, spec: dict[str, Any], volumes: dict[str, tuple[str, str]], members: list[dict[str, Any]]) -> None:
         """An emptyDir in memory is a tmpfs of one container's own in Docker: refused when more than one mounts it."""
         for name, (kind, _source) in volumes.items():
-            users = [m["name"] for m in members if any(mount.get("volume") == name for mount in m["mounts"] or [])]
+            users = [m["name"] for m in members if any(mount.get("volume") == name for mount in m.get("mounts") or [])]
             if kind == "tmpfs" and len(users) > 1 and self.runtime == "docker":
                 index = next(i for i, v in enumerate(spec.get("volumes") or []) if isinstance(v, dict) and v.get("name") == name)
                 self.refuse(f"spec.volumes[{index}].emptyDir.medium", f"a memory volume of docker_pod is one container's own tmpfs, "
                             f"but {', '.join(users)} mount it", "drop medium to share a volume on disk")
         for member in members:
-            for mount in member["mounts"] or []:
+            for mount in member.get("mounts") or []:
                 mount.pop("volume", None)
 
     def mounts(self, container: dict[str, Any], path: str) -> list[dict[str, Any]] | None:
@@ -355,7 +355,7 @@ class _PodReader:
             kind, source = self.declared[name]
             if kind == _REFUSED:
                 continue
-            mounts.append({"type": kind, "source": None if kind == "tmpfs" else (source or name), "target": target,
+            mounts.append({"type": kind, **({} if kind == "tmpfs" else {"source": source or name}), "target": target,
                            "read_only": self.flag(mount, "readOnly", at), "volume": name})
         return mounts or None
 
@@ -365,7 +365,7 @@ class _PodReader:
         node = self.fields(entry, path, ("name", "image", "command", "args", "env", "workingDir", "ports", "resources",
                                          "volumeMounts", "securityContext", "imagePullPolicy"))
         image = self.text(node, "image", path, required=True) or ""
-        member = _member(self.text(node, "name", path, required=True) or "", self.images.local(image) if image else "")
+        member: dict[str, Any] = {"name": self.text(node, "name", path, required=True) or "", "image": self.images.local(image) if image else ""}
         member["entrypoint"] = self.words(node, "command", path)
         member["command"] = self.words(node, "args", path)
         member["env"] = self.env(node, path)
@@ -389,7 +389,7 @@ class _PodReader:
                 self.refuse(f"{path}.imagePullPolicy", f"{policy} differs from {first}'s; {self.module} pulls every image of the pod alike",
                             "give every container the same imagePullPolicy")
             self.pull_policies.setdefault(policy, f"{path}.imagePullPolicy")
-        return member
+        return _as_written(member)
 
     def env(self, node: dict[str, Any], path: str) -> dict[str, str] | None:
         env: dict[str, str] = {}
