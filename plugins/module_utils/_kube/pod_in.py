@@ -227,7 +227,11 @@ class _PodReader:
             if key == "containers" and not entries and "spec" in top:
                 self.refuse("spec.containers", "a Pod needs at least one container")
             params[kind] = [self.container(entry, f"spec.{key}[{i}]") for i, entry in enumerate(entries)]
-            members.extend(params[kind])
+            for index, member in enumerate(params[kind]):
+                if member["name"] and any(member["name"] == m["name"] for m in members):
+                    self.refuse(f"spec.{key}[{index}].name", f"{member['name']!r} is used twice; name every container of the pod "
+                                "differently, init containers included")
+                members.append(member)
         if restart is not None:
             # docker_pod's init containers run once to completion, whatever the policy (kubelet's too, unless they fail).
             for member in params["containers"]:

@@ -143,6 +143,13 @@ def test_unknown_container_fields_are_refused_with_their_path(field, runtime):
     assert problems(pod(app(), app(name="b", **{field: "x"})), runtime)[0].startswith(f"spec.containers[1].{field}: not supported by {runtime}_pod")
 
 
+def test_container_names_are_unique_across_the_pod():
+    assert problems(pod(app(), app(), initContainers=[app()]), "cri") == [
+        "spec.containers[1].name: 'app' is used twice; name every container of the pod differently, init containers included",
+        "spec.initContainers[0].name: 'app' is used twice; name every container of the pod differently, init containers included",
+    ]
+
+
 def test_init_container_fields_are_refused_with_their_path():
     assert problems(pod(initContainers=[app(name="init", restartPolicy="Always")]), "cri") == [
         "spec.initContainers[0].restartPolicy: not supported by cri_pod"]
