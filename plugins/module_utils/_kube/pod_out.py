@@ -24,6 +24,9 @@ from ansible_collections.podlab.playground.plugins.module_utils._kube.quantity i
 OWN_LABEL_PREFIX = "podlab."
 _NOT_IN_NAME = re.compile(r"[^a-z0-9]+")
 _LONGEST_NAME = 63  # a volume's name is a DNS label
+# The names Kubernetes accepts: a DNS label for containers and volumes, a DNS subdomain for the pod.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def _numeric_user(user: str | None) -> tuple[int, int | None] | None:
@@ -151,6 +154,11 @@ def manifest_from_pod(pod: KubePod) -> dict[str, Any]:
 def export_gaps(pod: KubePod) -> list[str]:
     """What the manifest of manifest_from_pod cannot say of this pod, one sentence each."""
     gaps = []
+    if not _DNS_SUBDOMAIN.fullmatch(pod.name):
+        gaps.append(f"pod name {pod.name!r} is not a DNS subdomain (lower-case letters, digits, '-' and '.'), which kubectl apply refuses")
+    for kind, names in (("container", [c.name for c in pod.init_containers + pod.containers]), ("volume", pod.volumes)):
+        gaps.extend(f"{kind} name {name!r} is not a DNS label (lower-case letters, digits and '-'), which kubectl apply refuses"
+                    for name in names if not _DNS_LABEL.fullmatch(name))
     for container in pod.init_containers + pod.containers:
         if container.user and _numeric_user(container.user) is None:
             gaps.append(f"container {container.name}: user {container.user!r} is a name, a Pod sets numbers only "

@@ -93,6 +93,16 @@ def test_what_a_pod_cannot_say_is_listed():
     assert "securityContext" not in container
 
 
+def test_names_kubectl_refuses_are_listed():
+    pod = KubePod(name="Foo_1", volumes=["www", "my_vol"], containers=[KubeContainer("app", BUSYBOX), KubeContainer("side.car", BUSYBOX)])
+    assert export_gaps(pod) == [
+        "pod name 'Foo_1' is not a DNS subdomain (lower-case letters, digits, '-' and '.'), which kubectl apply refuses",
+        "container name 'side.car' is not a DNS label (lower-case letters, digits and '-'), which kubectl apply refuses",
+        "volume name 'my_vol' is not a DNS label (lower-case letters, digits and '-'), which kubectl apply refuses",
+    ]
+    assert export_gaps(KubePod(name="web.lab", volumes=["www-1"], containers=[KubeContainer("a" * 63, BUSYBOX)])) == []
+
+
 def test_yaml_is_block_style_in_kubectls_order():
     text = to_yaml(manifest_from_pod(KubePod(name="foo", containers=[KubeContainer("app", BUSYBOX, nano_cpus=2 * 10**9, command=["sleep", "1"])])))
     assert text == (
