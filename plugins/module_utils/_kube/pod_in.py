@@ -17,11 +17,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from ansible_collections.podlab.playground.plugins.module_utils._kube.images import ImageMap
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import DOCKER_RESTART_POLICY
 from ansible_collections.podlab.playground.plugins.module_utils._kube.quantity import QuantityError, cpus_option, memory_bytes, milli_cpus
+from ansible_collections.podlab.playground.plugins.module_utils._kube.yaml_text import YamlUnavailable, load_documents
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MEMBER_ARGSPEC
 
 RUNTIMES = {"docker": "docker_pod", "cri": "cri_pod"}
@@ -73,9 +72,9 @@ def load_manifest(manifest: object) -> dict[str, Any]:
     if not isinstance(manifest, str):
         raise ManifestError([f"manifest: expected a Pod as a mapping or YAML text, got a {type(manifest).__name__}"])
     try:
-        documents = list(yaml.safe_load_all(manifest))
-    except yaml.YAMLError as exc:
-        raise ManifestError([f"manifest: not valid YAML ({exc})"]) from None
+        documents = load_documents(manifest)
+    except (ValueError, YamlUnavailable) as exc:
+        raise ManifestError([f"manifest: {exc}"]) from None
     documents = [d for d in documents if d is not None]
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ManifestError([f"manifest: expected one YAML document holding one Pod mapping, got {len(documents)} document(s)"
@@ -221,7 +220,7 @@ class _PodReader:
         self.declared = volumes = self.volumes(spec)
         self.pod_user = self.security_context(spec.get("securityContext"), "spec.securityContext")
         restart = self.restart_policy(spec)
-        members = []
+        members: list[dict[str, Any]] = []
         for kind, key in (("containers", "containers"), ("init_containers", "initContainers")):
             entries = self.items(spec, key, "spec")
             if key == "containers" and not entries and "spec" in top:

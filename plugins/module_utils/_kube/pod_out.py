@@ -15,10 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort
 from ansible_collections.podlab.playground.plugins.module_utils._kube.quantity import bytes_quantity, nano_cpus_quantity
+from ansible_collections.podlab.playground.plugins.module_utils._kube.yaml_text import dump_block
 
 # The collection's own labels (podlab.pod, podlab.role, podlab.member, podlab.spec-hash) say how it keeps the pod, not what it is.
 OWN_LABEL_PREFIX = "podlab."
@@ -172,4 +171,4 @@ def export_gaps(pod: KubePod) -> list[str]:
 
 def to_yaml(manifest: Mapping[str, Any]) -> str:
     """The manifest as kubectl prints it: block style, keys in alphabetical order (so apiVersion, kind, metadata, spec)."""
-    return yaml.safe_dump(dict(manifest), default_flow_style=False, sort_keys=True, width=1 << 16)
+    return dump_block(dict(manifest))

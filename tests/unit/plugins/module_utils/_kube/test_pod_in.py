@@ -550,3 +550,10 @@ def test_the_manifest_is_not_changed():
     before = copy.deepcopy(manifest)
     params_from_manifest(manifest, "docker")
     assert manifest == before
+
+
+def test_yaml_text_without_pyyaml_on_the_host_says_what_to_do(monkeypatch):
+    monkeypatch.setattr("ansible_collections.podlab.playground.plugins.module_utils._kube.yaml_text.HAS_YAML", False)
+    assert problems(SEED, "docker") == [
+        "manifest: YAML text needs PyYAML on the managed host (Debian's python3-yaml); or give the manifest as a mapping (from_yaml on the controller)"]
+    assert params_from_manifest(pod(), "docker")["name"] == "foo"  # a mapping needs no PyYAML
