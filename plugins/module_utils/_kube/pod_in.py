@@ -203,47 +203,58 @@ class _PodReader:
             "restartPolicy", "dnsPolicy", "dnsConfig", "securityContext", "terminationGracePeriodSeconds"))
         if "spec" not in top:
             self.refuse("spec", "required")
-        host_network = self.flag(spec, "hostNetwork", "spec")
-        params.update(
-            hostname=self.text(spec, "hostname", "spec"),
-            share_pid=self.flag(spec, "shareProcessNamespace", "spec"),
-            host_network=host_network,
-            host_ipc=self.flag(spec, "hostIPC", "spec"),
-            host_pid=self.flag(spec, "hostPID", "spec"),
-        )
-        if host_network and params["hostname"]:
-            self.refuse("spec.hostname", "with hostNetwork the pod has the host's hostname", "drop hostname")
-        if params["share_pid"] and params["host_pid"]:
-            self.refuse("spec.shareProcessNamespace", "the pod cannot share its own PID namespace and use the host's (hostPID)",
-                        "drop one of them")
-        self.host_network = host_network
-        self.declared = volumes = self.volumes(spec)
+        params.update(self.namespaces(spec))
+        # What every container is read against: the pod's network, volumes and securityContext.
+        self.host_network = params["host_network"]
+        self.declared = self.volumes(spec)
         self.pod_user = self.security_context(spec.get("securityContext"), "spec.securityContext")
         restart = self.restart_policy(spec)
-        members: list[dict[str, Any]] = []
-        for kind, key in (("containers", "containers"), ("init_containers", "initContainers")):
-            entries = self.items(spec, key, "spec")
-            if key == "containers" and not entries and "spec" in top:
-                self.refuse("spec.containers", "a Pod needs at least one container")
-            params[kind] = [self.container(entry, f"spec.{key}[{i}]") for i, entry in enumerate(entries)]
-            for index, member in enumerate(params[kind]):
-                if member["name"] and any(member["name"] == m["name"] for m in members):
-                    self.refuse(f"spec.{key}[{index}].name", f"{member['name']!r} is used twice; name every container of the pod "
-                                "differently, init containers included")
-                members.append(member)
+        params.update(self.members(spec, required="spec" in top))
         if restart is not None:
             # docker_pod's init containers run once to completion, whatever the policy (kubelet's too, unless they fail).
             for member in params["containers"]:
                 member["restart_policy"] = restart
-        self.tmpfs_volumes(spec, volumes, members)
+        self.tmpfs_volumes(spec, params["containers"] + params["init_containers"])
         params["ports"] = self.published
-        params["volumes"] = [name for name, volume in volumes.items() if volume == ("volume", "")]
+        params["volumes"] = [name for name, volume in self.declared.items() if volume == ("volume", "")]
         params.update(self.dns(spec))
         grace = self.number(spec, "terminationGracePeriodSeconds", "spec", 0)
         if grace is not None:
             params["stop_timeout"] = grace
-        if len(set(self.pull_policies)) == 1:
+        if len(self.pull_policies) == 1:
             params["pull"] = PULL_POLICY[next(iter(self.pull_policies))]
+        return params
+
+    def namespaces(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The pod's hostname and which namespaces it shares, with the conflicts Kubernetes refuses too."""
+        params = {
+            "hostname": self.text(spec, "hostname", "spec"),
+            "share_pid": self.flag(spec, "shareProcessNamespace", "spec"),
+            "host_network": self.flag(spec, "hostNetwork", "spec"),
+            "host_ipc": self.flag(spec, "hostIPC", "spec"),
+            "host_pid": self.flag(spec, "hostPID", "spec"),
+        }
+        if params["host_network"] and params["hostname"]:
+            self.refuse("spec.hostname", "with hostNetwork the pod has the host's hostname", "drop hostname")
+        if params["share_pid"] and params["host_pid"]:
+            self.refuse("spec.shareProcessNamespace", "the pod cannot share its own PID namespace and use the host's (hostPID)",
+                        "drop one of them")
+        return params
+
+    def members(self, spec: dict[str, Any], required: bool) -> dict[str, list[dict[str, Any]]]:
+        """containers and init_containers, every name once in the pod."""
+        params: dict[str, list[dict[str, Any]]] = {}
+        seen: set[str] = set()
+        for kind, key in (("containers", "containers"), ("init_containers", "initContainers")):
+            entries = self.items(spec, key, "spec")
+            if key == "containers" and not entries and required:
+                self.refuse("spec.containers", "a Pod needs at least one container")
+            params[kind] = [self.container(entry, f"spec.{key}[{i}]") for i, entry in enumerate(entries)]
+            for index, member in enumerate(params[kind]):
+                if member["name"] and member["name"] in seen:
+                    self.refuse(f"spec.{key}[{index}].name", f"{member['name']!r} is used twice; name every container of the pod "
+                                "differently, init containers included")
+                seen.add(member["name"])
         return params
 
     def metadata(self, node: Any) -> dict[str, Any]:
@@ -332,9 +343,9 @@ class _PodReader:
             self.refuse(f"{path}.medium", f"{medium} is not supported by {self.module}", "drop medium")
         return ("volume", "")
 
-    def tmpfs_volumes(self, spec: dict[str, Any], volumes: dict[str, tuple[str, str]], members: list[dict[str, Any]]) -> None:
+    def tmpfs_volumes(self, spec: dict[str, Any], members: list[dict[str, Any]]) -> None:
         """An emptyDir in memory is a tmpfs of one container's own in Docker: refused when more than one mounts it."""
-        for name, (kind, _source) in volumes.items():
+        for name, (kind, _source) in self.declared.items():
             users = [m["name"] for m in members if any(mount.get("volume") == name for mount in m.get("mounts") or [])]
             if kind == "tmpfs" and len(users) > 1 and self.runtime == "docker":
                 index = next(i for i, v in enumerate(spec.get("volumes") or []) if isinstance(v, dict) and v.get("name") == name)
