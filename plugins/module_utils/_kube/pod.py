@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-MOUNT_TYPES = ("volume", "bind", "tmpfs")
-
 # Kubernetes' restartPolicy and the Docker restart policy that means the same to a member. Always is
 # unless-stopped: restarted whenever it exits, but a member the module stopped stays stopped.
 DOCKER_RESTART_POLICY = {"Always": "unless-stopped", "OnFailure": "on-failure", "Never": "no"}

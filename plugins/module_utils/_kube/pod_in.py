@@ -21,10 +21,10 @@ from ansible_collections.podlab.playground.plugins.module_utils._kube.images imp
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import DOCKER_RESTART_POLICY
 from ansible_collections.podlab.playground.plugins.module_utils._kube.quantity import QuantityError, cpus_option, memory_bytes, milli_cpus
 from ansible_collections.podlab.playground.plugins.module_utils._kube.yaml_text import YamlUnavailable, load_documents
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import DEFAULT_NAMESPACE
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MEMBER_ARGSPEC
 
 RUNTIMES = {"docker": "docker_pod", "cri": "cri_pod"}
-DEFAULT_NAMESPACE = "default"
 # The smallest CPU limit the pod modules set: the kernel's CFS quota is at least 1 ms per 100 ms period.
 SMALLEST_MILLI_CPUS = 10
 PULL_POLICY = {"IfNotPresent": "missing", "Always": "always", "Never": "never"}
