@@ -122,6 +122,7 @@ class _PodReader:
         self.pull_policies: dict[str, str] = {}  # imagePullPolicy -> the first path that set it
         # What the containers are read against: the pod's volumes, its securityContext and network, and the ports they publish.
         self.declared: dict[str, tuple[str, str]] = {}
+        self.mounted_by: dict[str, list[str]] = {}  # volume -> the containers that mount it
         self.pod_user: tuple[int | None, int | None] = (None, None)
         self.host_network = False
         self.published: list[str] = []
@@ -214,7 +215,7 @@ class _PodReader:
             # docker_pod's init containers run once to completion, whatever the policy (kubelet's too, unless they fail).
             for member in params["containers"]:
                 member["restart_policy"] = restart
-        self.tmpfs_volumes(spec, params["containers"] + params["init_containers"])
+        self.tmpfs_volumes(spec)
         params["ports"] = self.published
         params["volumes"] = [name for name, volume in self.declared.items() if volume == ("volume", "")]
         params.update(self.dns(spec))
@@ -343,19 +344,16 @@ class _PodReader:
             self.refuse(f"{path}.medium", f"{medium} is not supported by {self.module}", "drop medium")
         return ("volume", "")
 
-    def tmpfs_volumes(self, spec: dict[str, Any], members: list[dict[str, Any]]) -> None:
+    def tmpfs_volumes(self, spec: dict[str, Any]) -> None:
         """An emptyDir in memory is a tmpfs of one container's own in Docker: refused when more than one mounts it."""
         for name, (kind, _source) in self.declared.items():
-            users = [m["name"] for m in members if any(mount.get("volume") == name for mount in m.get("mounts") or [])]
+            users = self.mounted_by.get(name, [])
             if kind == "tmpfs" and len(users) > 1 and self.runtime == "docker":
                 index = next(i for i, v in enumerate(spec.get("volumes") or []) if isinstance(v, dict) and v.get("name") == name)
-                self.refuse(f"spec.volumes[{index}].emptyDir.medium", f"a memory volume of docker_pod is one container's own tmpfs, "
+                self.refuse(f"spec.volumes[{index}].emptyDir.medium", f"a memory volume of {self.module} is one container's own tmpfs, "
                             f"but {', '.join(users)} mount it", "drop medium to share a volume on disk")
-        for member in members:
-            for mount in member.get("mounts") or []:
-                mount.pop("volume", None)
 
-    def mounts(self, container: dict[str, Any], path: str) -> list[dict[str, Any]] | None:
+    def mounts(self, container: dict[str, Any], path: str, member: str) -> list[dict[str, Any]] | None:
         mounts = []
         for index, entry in enumerate(self.items(container, "volumeMounts", path)):
             at = f"{path}.volumeMounts[{index}]"
@@ -367,10 +365,11 @@ class _PodReader:
                 self.refuse(f"{at}.name", f"no volume {name!r} in spec.volumes", "declare it there")
                 continue
             kind, source = self.declared[name]
+            self.mounted_by.setdefault(name, []).append(member)
             if kind == _REFUSED:
                 continue
             mounts.append({"type": kind, **({} if kind == "tmpfs" else {"source": source or name}), "target": target,
-                           "read_only": self.flag(mount, "readOnly", at), "volume": name})
+                           "read_only": self.flag(mount, "readOnly", at)})
         return mounts or None
 
     # -- containers ------------------------------------------------------------------------
@@ -385,7 +384,7 @@ class _PodReader:
         member["env"] = self.env(node, path)
         member["working_dir"] = self.text(node, "workingDir", path)
         member.update(self.resources(node.get("resources"), f"{path}.resources"))
-        member["mounts"] = self.mounts(node, path)
+        member["mounts"] = self.mounts(node, path, member["name"])
         # Field by field, the container's securityContext wins over the pod's.
         user, group = self.security_context(node.get("securityContext"), f"{path}.securityContext")
         user, group = (self.pod_user[0] if user is None else user), (self.pod_user[1] if group is None else group)
@@ -394,6 +393,11 @@ class _PodReader:
         elif user is not None:
             member["user"] = str(user) if group is None else f"{user}:{group}"
         self.published.extend(self.ports(node, path))
+        self.pull_policy(node, path)
+        return _as_written(member)
+
+    def pull_policy(self, node: dict[str, Any], path: str) -> None:
+        """imagePullPolicy is per container, the modules' pull per pod: every container that sets one must agree."""
         policy = self.text(node, "imagePullPolicy", path)
         if policy is not None and policy not in PULL_POLICY:
             self.refuse(f"{path}.imagePullPolicy", f"expected one of {', '.join(PULL_POLICY)}, got {policy!r}")
@@ -403,7 +407,6 @@ class _PodReader:
                 self.refuse(f"{path}.imagePullPolicy", f"{policy} differs from {first}'s; {self.module} pulls every image of the pod alike",
                             "give every container the same imagePullPolicy")
             self.pull_policies.setdefault(policy, f"{path}.imagePullPolicy")
-        return _as_written(member)
 
     def env(self, node: dict[str, Any], path: str) -> dict[str, str] | None:
         env: dict[str, str] = {}
