@@ -53,8 +53,8 @@ options:
     description:
       - The pod's name. Containers are named C(NAME_sandbox), C(NAME_MEMBER) and C(NAME_init_MEMBER);
         pod volumes C(NAME_VOLUME).
+      - Required unless O(manifest) names the pod (C(metadata.name)).
     type: str
-    required: true
   state:
     description:
       - V(started) (V(present) is an alias) creates what is missing and starts the sandbox, runs the init
@@ -78,9 +78,10 @@ options:
         type: str
         required: true
       image:
-        description: The image. See O(pull) for where it comes from.
+        description:
+          - The image. See O(pull) for where it comes from.
+          - Required unless O(manifest) has a container of this name, which gives it.
         type: str
-        required: true
       command:
         description: The command, as a list or a string (split like a shell would split words, but never run by a shell).
         type: raw
@@ -241,6 +242,22 @@ options:
     description: Seconds to wait for each init container to finish.
     type: int
     default: 300
+  manifest:
+    description:
+      - A Kubernetes C(v1) Pod, as a dict or as YAML text (C(lookup('file', 'pod.yml'))), mapped onto this module's options as
+        kubelet maps it onto the Docker daemon (docker_pod); the task's own options, where they differ from their defaults, win over the
+        manifest's (members merge by name, labels by key).
+      - A field the Docker daemon (docker_pod) cannot honour is refused with its path in the manifest (C(spec.containers[1].livenessProbe))
+        before anything changes; nothing is silently dropped. Quantities (C(256Mi), C(500m)) are read as Kubernetes reads them.
+      - The table of every Pod field and what this module does with it is in C(docs/manifest.md).
+    type: raw
+  images:
+    description:
+      - Local images for the manifest's image references, C({"docker.io/kennethreitz/httpbin": "podlab/httpd:1"}), so that a
+        manifest naming registry images runs on the playground's offline images. References match with Docker's defaults
+        filled in (C(docker.io/), C(library/), C(:latest)); one with no entry runs as written.
+    type: dict
+    default: {}
   docker_host:
     description: The Docker daemon. Defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
     type: str
@@ -359,6 +376,18 @@ pod:
       type: dict
       sample: {"name": "pod-foo", "parent": "/pod-foo", "driver": "cgroupfs", "version": 1,
                "paths": {"memory": "/sys/fs/cgroup/memory/pod-foo"}, "limits": {"memory": 536870912}}
+    manifest:
+      description:
+        - The pod as a Kubernetes C(v1) Pod that C(kubectl apply) accepts, built from what the runtime shows of the pod (not from the
+          task's input): given back as O(manifest), it makes the same pod and changes nothing.
+        - Null when the pod does not exist. The filter P(podlab.playground.pod_manifest_yaml#filter) writes it as YAML.
+      type: dict
+      sample: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "foo"},
+               "spec": {"containers": [{"name": "app", "image": "podlab/httpd:1", "resources": {"limits": {"memory": "256Mi"}}}]}}
+    manifest_gaps:
+      description: What RV(pod.manifest) cannot say of this pod (a name C(kubectl) refuses, a host port Docker picks), one sentence each.
+      type: list
+      elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -368,7 +397,8 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_one_of=[("name", "manifest")])
     module.exit_json(**DockerPodManager(module).run())
 
 

@@ -24,8 +24,9 @@ from ansible_collections.podlab.playground.plugins.module_utils._cgroup.backends
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError, CriUnavailable
+from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import QOS_CLASSES, CriPod, build_cri_spec
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import CRI_ARGUMENT_SPEC, QOS_CLASSES, CriPod, build_cri_spec
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import PodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_HASH,
@@ -189,6 +190,62 @@ class CriRuntime:
             quota, period = int(cpu.get("quota") or 0), int(cpu.get("period") or 0)
             return 0 if quota <= 0 or not period else quota * 10**9 // period
         return NOT_SHOWN
+
+
+# The CRI's enums as the verbose status's JSON writes them (numbers, zero values left out).
+_NODE, _POD = 2, 0
+_PROTOCOLS = {0: "tcp", 1: "udp", 2: "sctp"}
+
+
+def kube_container(view: ContainerView, volume_root: str) -> KubeContainer:
+    """A container as the runtime recorded its config (the verbose status), in Kubernetes' terms."""
+    config = view.raw["info"].get("config") or {}
+    linux = config.get("linux") or {}
+    resources, context = linux.get("resources") or {}, linux.get("security_context") or {}
+    quota, period = int(resources.get("cpu_quota") or 0), int(resources.get("cpu_period") or 0)
+    user = str((context.get("run_as_user") or {}).get("value", "")) if "run_as_user" in context else context.get("run_as_username")
+    if user and "run_as_group" in context:
+        user += f":{(context.get('run_as_group') or {}).get('value', 0)}"
+    mounts = []
+    for mount in config.get("mounts") or []:
+        host_path = mount.get("host_path") or ""
+        volume = host_path[len(volume_root) + 1:] if host_path.startswith(volume_root + "/") else ""
+        mounts.append(KubeMount("volume" if volume else "bind", mount.get("container_path") or "", volume or host_path,
+                                bool(mount.get("readonly"))))
+    return KubeContainer(
+        name=(config.get("metadata") or {}).get("name") or view.member, image=(config.get("image") or {}).get("image") or view.image,
+        entrypoint=config.get("command") or None, command=config.get("args") or None,
+        env={e["key"]: e.get("value", "") for e in config.get("envs") or []}, working_dir=config.get("working_dir") or None,
+        user=user or None, memory=int(resources.get("memory_limit_in_bytes") or 0) or None,
+        nano_cpus=quota * 10**9 // period if quota > 0 and period else None, mounts=mounts,
+    )
+
+
+def kube_pod(spec: PodSpec, observed: ObservedPod, volume_root: str) -> KubePod | None:
+    """The pod as the runtime recorded it (the sandbox's and containers' configs), for pod.manifest."""
+    sandbox = observed.sandbox
+    if sandbox is None:
+        return None
+    config = sandbox.raw["info"].get("config") or {}
+    options = ((config.get("linux") or {}).get("security_context") or {}).get("namespace_options") or {}
+    dns = config.get("dns_config") or {}
+    ports = [KubePort(p.get("host_ip") or "", int(p.get("host_port") or 0) or None, int(p.get("container_port") or 0),
+                      _PROTOCOLS.get(int(p.get("protocol") or 0), "tcp")) for p in config.get("port_mappings") or []]
+    ordered = [m.name for m in spec.members]
+    members = [observed.members[n] for n in ordered if n in observed.members]
+    members += [c for n, c in sorted(observed.members.items()) if n not in ordered]
+    inits = [observed.inits[m.name] for m in spec.inits if m.name in observed.inits]
+    named = [v for v in spec.volumes if spec.volume_name(v) in observed.volumes]
+    volumes = named + sorted(v.removeprefix(f"{spec.name}_") for v in observed.volumes if v.removeprefix(f"{spec.name}_") not in named)
+    host_network = int(options.get("network") or 0) == _NODE
+    return KubePod(
+        name=spec.name, namespace=(config.get("metadata") or {}).get("namespace"), labels=dict(config.get("labels") or {}),
+        hostname="" if host_network else config.get("hostname"),
+        share_pid=int(options.get("pid") or 0) == _POD, host_network=host_network,
+        host_ipc=int(options.get("ipc") or 0) == _NODE, host_pid=int(options.get("pid") or 0) == _NODE, ports=ports,
+        volumes=volumes, dns={k: list(dns.get(k) or []) for k in ("servers", "searches", "options")} if dns else None,
+        containers=[kube_container(m, volume_root) for m in members], init_containers=[kube_container(i, volume_root) for i in inits],
+    )
 
 
 def namespace_options(spec: PodSpec) -> dict[str, str]:
@@ -390,6 +447,8 @@ class CriPodManager(PodManager):
     """cri_pod: the pod engine on a CRI runtime (containerd's CRI plugin)."""
 
     read_errors = (CriError,)
+    argument_spec = CRI_ARGUMENT_SPEC
+    manifest_runtime = "cri"
 
     def read_error_message(self, exc: Exception) -> str:
         return str(exc) if isinstance(exc, CriUnavailable) else f"the CRI runtime refused a read: {exc}"
@@ -458,6 +517,9 @@ class CriPodManager(PodManager):
 
     def sandbox_ip(self, sandbox: ContainerView) -> str | None:
         return ((sandbox.raw["status"].get("network") or {}).get("ip")) or None
+
+    def kube_pod(self, spec: PodSpec, pod: ObservedPod) -> KubePod | None:
+        return kube_pod(spec, pod, str(self.cri_runtime.pod_dir() / "volumes"))
 
     def runtime_report(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
         return {

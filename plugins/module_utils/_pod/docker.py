@@ -13,6 +13,7 @@ from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException
+from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort, kube_restart_policy
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_HASH,
@@ -50,6 +51,65 @@ def view(inspected: dict[str, Any]) -> ContainerView:
     )
 
 
+def _own(value: Any, image_value: Any) -> Any:
+    """What the pod set, None where the container runs with the image's own value."""
+    return None if not value or value == image_value else value
+
+
+def kube_container(member: ContainerView, image_config: dict[str, Any], pod: str) -> KubeContainer:
+    """A member as docker inspect shows it, in Kubernetes' terms: only what differs from its image."""
+    config, host = member.raw["Config"], member.raw["HostConfig"]
+    image_env = set(image_config.get("Env") or [])
+    env = dict(e.split("=", 1) for e in config.get("Env") or [] if e not in image_env and "=" in e)
+    mounts = []
+    for mount in host.get("Mounts") or []:
+        kind, source = mount.get("Type") or "volume", mount.get("Source") or ""
+        if kind == "volume":
+            source = source.removeprefix(f"{pod}_")
+        mounts.append(KubeMount(kind, mount["Target"], source, bool(mount.get("ReadOnly"))))
+    return KubeContainer(
+        name=member.member, image=config.get("Image") or member.image,
+        entrypoint=_own(config.get("Entrypoint"), image_config.get("Entrypoint")),
+        command=_own(config.get("Cmd"), image_config.get("Cmd")),
+        env=env, working_dir=_own(config.get("WorkingDir"), image_config.get("WorkingDir")),
+        user=_own(config.get("User"), image_config.get("User")),
+        memory=host.get("Memory") or None, nano_cpus=host.get("NanoCpus") or None, mounts=mounts,
+    )
+
+
+def kube_pod(spec: PodSpec, observed: ObservedPod) -> KubePod | None:
+    """The pod as Docker shows it (the sandbox's and members' inspect, the images' own config), for pod.manifest."""
+    sandbox = observed.sandbox
+    if sandbox is None:
+        return None
+    config, host = sandbox.raw["Config"], sandbox.raw["HostConfig"]
+    ports = [KubePort(b.get("HostIp") or "", int(b["HostPort"]) if b.get("HostPort") else None, int(port.split("/")[0]),
+                      port.split("/")[1] if "/" in port else "tcp")
+             for port, bindings in sorted((host.get("PortBindings") or {}).items()) for b in bindings or []]
+    ordered = [m.name for m in spec.members]
+    members = [observed.members[n] for n in ordered if n in observed.members]
+    members += [c for n, c in sorted(observed.members.items()) if n not in ordered]
+    inits = [observed.inits[m.name] for m in spec.inits if m.name in observed.inits]
+    # in the order the task gives them, where it does
+    named = [v for v in spec.volumes if spec.volume_name(v) in observed.volumes]
+    volumes = named + sorted(v.removeprefix(f"{spec.name}_") for v in observed.volumes if v.removeprefix(f"{spec.name}_") not in named)
+    host_network = host.get("NetworkMode") == "host"
+
+    def container(view: ContainerView) -> KubeContainer:
+        return kube_container(view, observed.image_configs.get(view.image, {}), spec.name)
+
+    image_labels = (observed.image_configs.get(sandbox.image) or {}).get("Labels") or {}
+    labels = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+    return KubePod(
+        name=spec.name, labels=labels, hostname="" if host_network else config.get("Hostname"),
+        share_pid=any(str(m.raw["HostConfig"].get("PidMode") or "").startswith("container:") for m in members),
+        host_network=host_network, host_ipc=host.get("IpcMode") == "host", host_pid=host.get("PidMode") == "host",
+        ports=ports, volumes=volumes,
+        restart_policy=kube_restart_policy((m.raw["HostConfig"].get("RestartPolicy") or {}).get("Name") for m in members),
+        containers=[container(m) for m in members], init_containers=[container(i) for i in inits],
+    )
+
+
 class DockerRuntime:
     name = "docker"
     restartable = True
@@ -72,7 +132,11 @@ class DockerRuntime:
         pod.volumes = {v["Name"] for v in self.client.volumes_by_label(f"{LABEL_POD}={spec.name}")}
         if spec.state != "absent":  # image IDs only matter for what is to run
             images = {spec.sandbox_image, *(m.image for m in spec.members + spec.inits)}
-            pod.image_ids = {image: self.client.image_id(image) for image in sorted(images)}
+            for image in sorted(images):
+                inspected = self.client.image(image)
+                pod.image_ids[image] = inspected["Id"] if inspected else None
+                if inspected:
+                    pod.image_configs[image] = inspected.get("Config") or {}
         return pod
 
     def shared_namespaces(self, spec: PodSpec) -> tuple[str, ...]:

@@ -16,13 +16,22 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerUnavailable,
     docker_host,
 )
+from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubePod
+from ansible_collections.podlab.playground.plugins.module_utils._kube.pod_out import export_gaps, manifest_from_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime
+from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime, kube_pod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import PodRuntime
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MAKE_IMAGES_HINT, PodSpec, PodSpecError, build_spec
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
+    ARGUMENT_SPEC,
+    MAKE_IMAGES_HINT,
+    PodSpec,
+    PodSpecError,
+    build_spec,
+)
 
 
 class PodManager:
@@ -31,10 +40,13 @@ class PodManager:
     runtime: PodRuntime
     # The runtime's exceptions that fail a read with "pod NAME: <read_error_message>".
     read_errors: tuple[type[Exception], ...] = ()
+    # The module's options, and the runtime's name to a manifest's mapping (_kube.pod_in).
+    argument_spec: dict[str, Any] = ARGUMENT_SPEC
+    manifest_runtime = "docker"
 
     def __init__(self, module: Any) -> None:
         self.module = module
-        self.params = module.params
+        self.params = resolve_params(module, self.argument_spec, self.manifest_runtime)
         self.warnings: list[str] = []
 
     def fail(self, msg: str) -> None:
@@ -104,6 +116,10 @@ class PodManager:
     def hostname_of(self, sandbox: Any) -> str | None:
         return None
 
+    def kube_pod(self, spec: PodSpec, pod: ObservedPod) -> KubePod | None:
+        """The observed pod in Kubernetes' terms (pod.manifest), None when there is none."""
+        return None
+
     def sandbox_ip(self, sandbox: Any) -> str | None:
         return None
 
@@ -141,7 +157,7 @@ class PodManager:
     # -- the run -------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        name = self.params["name"]
+        name = self.params.get("name")
         try:
             spec = self.connect(self.build_spec())
             observed = self.runtime.observe(spec)
@@ -260,8 +276,16 @@ class PodManager:
             "init_containers": [member(m.name, pod.inits.get(m.name)) for m in spec.inits],
             "volumes": sorted(pod.volumes),
             "cgroup": cgroup,
+            **self.manifest_of(spec, pod),
             **self.runtime_report(spec, pod),
         }
+
+    def manifest_of(self, spec: PodSpec, pod: ObservedPod) -> dict[str, Any]:
+        """pod.manifest, and pod.manifest_gaps: what that manifest cannot say of this pod (a Docker-picked host port...)."""
+        kube = self.kube_pod(spec, pod)
+        if kube is None:
+            return {"manifest": None, "manifest_gaps": []}
+        return {"manifest": manifest_from_pod(kube), "manifest_gaps": export_gaps(kube)}
 
 
 class DockerPodManager(PodManager):
@@ -304,6 +328,9 @@ class DockerPodManager(PodManager):
 
     def hostname_of(self, sandbox: ContainerView) -> str | None:
         return sandbox.raw["Config"].get("Hostname")
+
+    def kube_pod(self, spec: PodSpec, pod: ObservedPod) -> KubePod | None:
+        return kube_pod(spec, pod)
 
     def sandbox_ip(self, sandbox: ContainerView) -> str | None:
         settings = sandbox.raw["NetworkSettings"]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import ns_identity
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
@@ -20,6 +21,8 @@ class ObservedPod:
     strays: list[ContainerView] = field(default_factory=list)  # ours by label, but not where the spec expects them
     volumes: set[str] = field(default_factory=set)
     image_ids: dict[str, str | None] = field(default_factory=dict)
+    # image -> the image's own config where the runtime's read gives it (Docker's Config: Env, Cmd, ...)
+    image_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:

@@ -185,12 +185,14 @@ OPTION_BY_NAME = {o.name: o for o in MEMBER_OPTIONS}
 
 MEMBER_ARGSPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
-    "image": {"type": "str", "required": True},
+    # required unless a manifest's member of the name gives it (checked by build_spec)
+    "image": {"type": "str"},
     **{o.name: o.argspec for o in MEMBER_OPTIONS},
 }
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
+    # required unless manifest gives metadata.name (the modules' required_one_of)
+    "name": {"type": "str"},
     "state": {"type": "str", "default": "started", "choices": ["started", "present", "stopped", "restarted", "absent"]},
     "containers": {"type": "list", "elements": "dict", "default": [], "options": MEMBER_ARGSPEC},
     "init_containers": {"type": "list", "elements": "dict", "default": [], "options": MEMBER_ARGSPEC},
@@ -218,6 +220,9 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "stop_timeout": {"type": "int", "default": 10},
     "init_timeout": {"type": "int", "default": 300},
     "docker_host": {"type": "str"},
+    # a Kubernetes v1 Pod, and local images for its references (_pod/manifest.py)
+    "manifest": {"type": "raw"},
+    "images": {"type": "dict", "default": {}},
 }
 
 
@@ -309,6 +314,8 @@ def _member(pod: str, raw: dict[str, Any], role: str) -> MemberSpec:
                 options[option.name] = option.normalise(raw[option.name])
             except ValueError as exc:
                 raise PodSpecError(f"{role} {name}: {exc}") from None
+    if not raw.get("image"):
+        raise PodSpecError(f"{role} {name}: image is required (or a manifest's container of this name gives it)")
     return MemberSpec(name, role, raw["image"], options, container_name(pod, role, name))
 
 
@@ -322,7 +329,7 @@ def _port(text: str) -> Port:
 
 def build_spec(params: dict[str, Any]) -> PodSpec:
     """Validate everything before the first change; raise PodSpecError with a fix."""
-    name = params["name"]
+    name = params.get("name") or ""
     if not _NAME.match(name):
         raise PodSpecError(f"pod name {name!r}: use letters, digits and _ . - and start with a letter or digit")
     members = tuple(_member(name, m, ROLE_CONTAINER) for m in params["containers"])
