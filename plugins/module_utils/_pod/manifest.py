@@ -20,6 +20,16 @@ from ansible_collections.podlab.playground.plugins.module_utils._kube.pod_in imp
 MANIFEST_OPTIONS = ("manifest", "images")
 
 
+def _unset_dropped(value: Any) -> Any:
+    """AnsibleModule's None for an option not given, dropped at every level, so that validating again fills the defaults
+    (a None that stayed would fail a choices check)."""
+    if isinstance(value, dict):
+        return {k: _unset_dropped(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_unset_dropped(v) for v in value]
+    return value
+
+
 def resolve_params(module: Any, argument_spec: dict[str, Any], runtime: str) -> dict[str, Any]:
     """The options to run: the task's, over the manifest's when one is given; fail_json on any problem."""
     params = dict(module.params)
@@ -37,7 +47,7 @@ def resolve_params(module: Any, argument_spec: dict[str, Any], runtime: str) -> 
     own_spec = {k: v for k, v in argument_spec.items() if k not in MANIFEST_OPTIONS}
     task = {k: v for k, v in params.items() if k in own_spec}
     merged = merge_params(from_manifest, task, argspec_defaults(own_spec))
-    result = ArgumentSpecValidator(own_spec).validate(merged)
+    result = ArgumentSpecValidator(own_spec).validate(_unset_dropped(merged))
     if result.error_messages:
         module.fail_json(msg="the manifest with the task's own options gives options the module refuses: "
                              f"{'; '.join(result.error_messages)}. Nothing was changed")
