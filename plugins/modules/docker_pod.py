@@ -272,6 +272,20 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: The seed's pod from its Kubernetes manifest, its registry images run on the offline ones
+  podlab.playground.docker_pod:
+    manifest: "{{ lookup('ansible.builtin.file', 'seed-pod.yml') }}"
+    images:
+      docker.io/kennethreitz/httpbin: podlab/httpd:1
+      docker.io/curlimages/curl: podlab/busybox:1
+  register: seed
+
+- name: Write the pod as it runs, as a manifest for kubectl apply
+  ansible.builtin.copy:
+    content: "{{ seed | podlab.playground.pod_manifest_yaml }}"
+    dest: /tmp/seed-pod-docker_pod.yml
+    mode: "0644"
+
 - name: The seed's pod foo, on the offline images
   podlab.playground.docker_pod:
     name: foo
