@@ -253,7 +253,7 @@ options:
     type: raw
   images:
     description:
-      - Local images for the manifest's image references, C({"docker.io/kennethreitz/httpbin": "podlab/httpd:1"}), so that a
+      - Local images for the manifest's image references (C(docker.io/kennethreitz/httpbin) to C(podlab/httpd:1)), so that a
         manifest naming registry images runs on the playground's offline images. References match with Docker's defaults
         filled in (C(docker.io/), C(library/), C(:latest)); one with no entry runs as written.
     type: dict
@@ -393,7 +393,7 @@ pod:
     manifest:
       description:
         - The pod as a Kubernetes C(v1) Pod that C(kubectl apply) accepts, built from what the runtime shows of the pod (not from the
-          task's input): given back as O(manifest), it makes the same pod and changes nothing.
+          task's input); given back as O(manifest), it makes the same pod and changes nothing.
         - Null when the pod does not exist. The filter P(podlab.playground.pod_manifest_yaml#filter) writes it as YAML.
       type: dict
       sample: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "foo"},
