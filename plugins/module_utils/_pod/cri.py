@@ -203,7 +203,8 @@ def kube_container(view: ContainerView, volume_root: str) -> KubeContainer:
     linux = config.get("linux") or {}
     resources, context = linux.get("resources") or {}, linux.get("security_context") or {}
     quota, period = int(resources.get("cpu_quota") or 0), int(resources.get("cpu_period") or 0)
-    user = str((context.get("run_as_user") or {}).get("value", "")) if "run_as_user" in context else context.get("run_as_username")
+    # an ID of 0 (root) is a zero value, which the JSON leaves out: {}
+    user = str((context.get("run_as_user") or {}).get("value", 0)) if "run_as_user" in context else context.get("run_as_username")
     if user and "run_as_group" in context:
         user += f":{(context.get('run_as_group') or {}).get('value', 0)}"
     mounts = []
