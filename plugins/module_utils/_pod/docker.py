@@ -68,6 +68,9 @@ def kube_container(member: ContainerView, image_config: dict[str, Any], pod: str
             source = source.removeprefix(f"{pod}_")
         mounts.append(KubeMount(kind, mount["Target"], source, bool(mount.get("ReadOnly"))))
     entrypoint = _own(config.get("Entrypoint"), image_config.get("Entrypoint"))
+    if not entrypoint and config.get("Entrypoint") and not config.get("Cmd") and image_config.get("Cmd"):
+        # the image's own ENTRYPOINT given again: Docker then drops the image's CMD, which only saying it keeps so
+        entrypoint = config.get("Entrypoint")
     # Docker drops the image's CMD under an ENTRYPOINT of the pod's, so CMD is then the pod's even where it equals the image's.
     command = (config.get("Cmd") or None) if entrypoint else _own(config.get("Cmd"), image_config.get("Cmd"))
     return KubeContainer(

@@ -9,6 +9,7 @@ with what the pod was made from.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -280,3 +281,19 @@ def test_the_manifest_read_back_makes_the_same_pod(runtime, which):
     assert (again.share_pid, again.host_network, again.host_ipc, again.host_pid) == (spec.share_pid, spec.host_network, spec.host_ipc, spec.host_pid)
     assert again.sandbox_hash(parent) == spec.sandbox_hash(parent)
     assert cri_again == cri
+
+
+def test_docker_an_entrypoint_equal_to_the_images_is_still_exported_when_it_dropped_the_images_cmd():
+    # The recorded app runs podlab/httpd:1's own ENTRYPOINT-less CMD; give it the image's ENTRYPOINT back as the pod's
+    # own, as Docker records a container created with one (its CMD dropped, the image keeping its own).
+    _spec, observed, _kube = docker_pod("podlabexpd1")
+    app = observed.members["app"]
+    image_config = dict(observed.image_configs[app.image], Entrypoint=["/bin/sh", "-c"])
+    raw = dict(app.raw, Config=dict(app.raw["Config"], Entrypoint=["/bin/sh", "-c"], Cmd=None))
+    member = dataclasses.replace(app, raw=raw)
+    exported = docker_runtime.kube_container(member, image_config, "podlabexpd1")
+    # read back, the manifest's command alone runs /bin/sh -c without the image's CMD, as the container does
+    assert (exported.entrypoint, exported.command) == (["/bin/sh", "-c"], None)
+    # where the container keeps the image's CMD, nothing of the command is the pod's
+    kept = dataclasses.replace(app, raw=dict(app.raw, Config=dict(app.raw["Config"], Entrypoint=["/bin/sh", "-c"])))
+    assert docker_runtime.kube_container(kept, image_config, "podlabexpd1").entrypoint is None
