@@ -4,6 +4,7 @@
 """Private to podlab.playground: parsing of human sizes and CPU amounts. Not a public API."""
 from __future__ import annotations
 
+import math
 import re
 
 # The string every limit uses for "no limit", whatever the kernel or unit spells.
@@ -32,7 +33,7 @@ def parse_size(value: object, what: str = "size") -> int | str:
         return value
     if is_unlimited(value):
         return UNLIMITED
-    match = _SIZE.match(str(value))
+    match = _SIZE.fullmatch(str(value))
     if not match:
         raise ValueError(f"{what}: expected a size such as 512m, 1Gi, 512MB or 536870912 (or 'max'), got {value!r}")
     number = float(match.group("num")) * _FACTORS[match.group("unit").lower()]
@@ -47,6 +48,8 @@ def parse_cpus(value: object, what: str = "cpus") -> float | str:
         cpus = float(str(value))
     except ValueError:
         raise ValueError(f"{what}: expected a number of CPUs such as 0.5 or 2 (or 'max'), got {value!r}") from None
+    if not math.isfinite(cpus):
+        raise ValueError(f"{what}: expected a finite number of CPUs such as 0.5 or 2 (or 'max' for no limit), got {value!r}")
     if cpus < 0.01:
         raise ValueError(f"{what}: must be at least 0.01 (the kernel's smallest CFS quota is 1 ms per 100 ms), got {value!r}")
     return cpus

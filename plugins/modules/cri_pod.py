@@ -273,6 +273,13 @@ options:
     description: Seconds to wait for each init container to finish.
     type: int
     default: 300
+  lock_timeout:
+    description:
+      - Seconds to wait while another run of the same pod holds the pod's lock on the managed host
+        (C(/run/lock/podlab/cri_NAMESPACE_NAME.lock)), held from the first read to the last change, so that two runs of one pod
+        take turns and the second sees what the first made. The run fails with the holder's pid when it is not free in time.
+    type: int
+    default: 600
 notes:
   - The container logs are in C(/var/log/podlab/pods/<namespace>_<name>_<uid>/<member>.log), in the CRI's log format.
   - Where kubelet runs too (a minikube node), pick a O(namespace) or O(name) its pods do not use; kubelet does not manage these pods.

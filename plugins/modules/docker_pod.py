@@ -242,6 +242,13 @@ options:
     description: Seconds to wait for each init container to finish.
     type: int
     default: 300
+  lock_timeout:
+    description:
+      - Seconds to wait while another run of the same pod holds the pod's lock on the managed host
+        (C(/run/lock/podlab/docker_NAME.lock)), held from the first read to the last change, so that two runs of one pod
+        take turns and the second sees what the first made. The run fails with the holder's pid when it is not free in time.
+    type: int
+    default: 600
   manifest:
     description:
       - A Kubernetes C(v1) Pod, as a dict or as YAML text (C(lookup('file', 'pod.yml'))), mapped onto this module's options as

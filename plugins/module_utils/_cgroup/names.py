@@ -9,7 +9,12 @@ import re
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import CGROUP_ROOT
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$")
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]*")
+# The prefixes of the kernel's control files (v1 and v2): a segment of that shape names a file in the
+# cgroup above, not a cgroup (pod/memory.limit_in_bytes).
+_CONTROL_PREFIXES = ("cgroup.", "memory.", "cpu.", "cpuacct.", "cpuset.", "pids.", "io.", "blkio.", "devices.", "freezer.",
+                     "hugetlb.", "net_cls.", "net_prio.", "perf_event.", "rdma.", "misc.")
+_CONTROL_FILES = ("tasks", "notify_on_release", "release_agent")
 
 
 def split_name(name: str) -> list[str]:
@@ -33,12 +38,16 @@ def split_name(name: str) -> list[str]:
             raise CgroupError(
                 f"name {name!r} has an empty, '.' or '..' segment; use plain segments such as podlab/pod-foo"
             )
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise CgroupError(
                 f"name {name!r}: segment {segment!r} may only hold letters, digits and _ . : @ - "
                 "and must not start with '.' or '-'"
             )
-    if segments[-1] in ("cgroup.procs", "tasks") or segments[0] in ("init.scope", "system.slice", "user.slice", "-.slice"):
+    control = [s for s in segments if s in _CONTROL_FILES or s.startswith(_CONTROL_PREFIXES)]
+    if control:
+        raise CgroupError(f"name {name!r}: segment {control[0]!r} is the name of a kernel control file, not of a cgroup; "
+                          "pick another name")
+    if segments[0] in ("init.scope", "system.slice", "user.slice", "-.slice"):
         raise CgroupError(f"name {name!r} names a cgroup that systemd or the kernel own; pick another name")
     return segments
 

@@ -214,7 +214,7 @@ def kube_container(view: ContainerView, volume_root: str) -> KubeContainer:
         mounts.append(KubeMount("volume" if volume else "bind", mount.get("container_path") or "", volume or host_path,
                                 bool(mount.get("readonly"))))
     return KubeContainer(
-        name=(config.get("metadata") or {}).get("name") or view.member, image=(config.get("image") or {}).get("image") or view.image,
+        name=(config.get("metadata") or {}).get("name") or view.member or "", image=(config.get("image") or {}).get("image") or view.image,
         entrypoint=config.get("command") or None, command=config.get("args") or None,
         env={e["key"]: e.get("value", "") for e in config.get("envs") or []}, working_dir=config.get("working_dir") or None,
         user=user or None, memory=int(resources.get("memory_limit_in_bytes") or 0) or None,
@@ -449,7 +449,10 @@ class CriPodManager(PodManager):
 
     read_errors = (CriError,)
     argument_spec = CRI_ARGUMENT_SPEC
-    manifest_runtime = "cri"
+    manifest_runtime = runtime_name = "cri"
+
+    def lock_key(self, spec: PodSpec) -> str:
+        return f"cri_{self.params['namespace']}_{spec.name}"
 
     def read_error_message(self, exc: Exception) -> str:
         return str(exc) if isinstance(exc, CriUnavailable) else f"the CRI runtime refused a read: {exc}"

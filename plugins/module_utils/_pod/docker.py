@@ -74,7 +74,7 @@ def kube_container(member: ContainerView, image_config: dict[str, Any], pod: str
     # Docker drops the image's CMD under an ENTRYPOINT of the pod's, so CMD is then the pod's even where it equals the image's.
     command = (config.get("Cmd") or None) if entrypoint else _own(config.get("Cmd"), image_config.get("Cmd"))
     return KubeContainer(
-        name=member.member, image=config.get("Image") or member.image, entrypoint=entrypoint, command=command,
+        name=member.member or "", image=config.get("Image") or member.image, entrypoint=entrypoint, command=command,
         env=env, working_dir=_own(config.get("WorkingDir"), image_config.get("WorkingDir")),
         user=_own(config.get("User"), image_config.get("User")),
         memory=host.get("Memory") or None, nano_cpus=host.get("NanoCpus") or None, mounts=mounts,

@@ -20,6 +20,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod_out import export_gaps, manifest_from_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime, kube_pod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import LOCK_DIR, PodLock, PodLockTimeout
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
@@ -42,7 +43,7 @@ class PodManager:
     read_errors: tuple[type[Exception], ...] = ()
     # The module's options, and the runtime's name to a manifest's mapping (_kube.pod_in).
     argument_spec: dict[str, Any] = ARGUMENT_SPEC
-    manifest_runtime = "docker"
+    manifest_runtime = runtime_name = "docker"
 
     def __init__(self, module: Any) -> None:
         self.module = module
@@ -156,10 +157,36 @@ class PodManager:
 
     # -- the run -------------------------------------------------------------
 
+    def lock_key(self, spec: PodSpec) -> str:
+        """The pod's lock file name on the managed host (PodLock): one per runtime and pod."""
+        return f"{self.runtime_name}_{spec.name}"
+
     def run(self) -> dict[str, Any]:
+        """The run, with the pod's lock held from the first read to the last change (two runs of one pod take turns)."""
         name = self.params.get("name")
         try:
-            spec = self.connect(self.build_spec())
+            built = self.build_spec()
+        except (PodSpecError, CgroupError) as exc:
+            self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
+            raise
+        lock = PodLock(self.lock_key(built), self.params["lock_timeout"])
+        try:
+            lock.acquire()
+        except PodLockTimeout as exc:
+            self.fail(f"pod {built.name}: {exc}")
+            raise
+        except OSError as exc:
+            self.fail(f"pod {built.name}: cannot lock the pod in {LOCK_DIR} ({exc}); run as root or as a user who may write there")
+            raise
+        try:
+            return self.locked_run(built)
+        finally:
+            lock.release()
+
+    def locked_run(self, built: PodSpec) -> dict[str, Any]:
+        name = built.name
+        try:
+            spec = self.connect(built)
             observed = self.runtime.observe(spec)
             actions = self.image_actions(spec, observed) if spec.state != "absent" else []
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
@@ -298,8 +325,15 @@ class DockerPodManager(PodManager):
 
     def connect(self, spec: PodSpec) -> PodSpec:
         self.client = DockerClient(docker_host(self.params.get("docker_host")))
-        self.daemon_driver = self.client.info().get("CgroupDriver")  # the one info call of the run
+        info = self.client.info()  # the one info call of the run
+        self.daemon_driver = info.get("CgroupDriver")
         self.runtime = DockerRuntime(self.client)
+        cpus = int(info.get("NCPU") or 0)
+        for member in spec.members + spec.inits:
+            nano = member.options.get("cpus") or 0
+            if cpus and nano > cpus * 10**9:
+                # Docker refuses it at create, after the sandbox is made: refused here, before any change
+                raise PodSpecError(f"{member.role} {member.name}: cpus {nano / 1e9:g} is more than the Docker host's {cpus} CPUs")
         return spec
 
     def cgroup_driver(self) -> str | None:

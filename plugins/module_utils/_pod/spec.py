@@ -10,6 +10,7 @@ change can be applied in place (docker update) or needs a new container.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import shlex
@@ -17,14 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.names import split_name
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ROLE_CONTAINER, ROLE_INIT, ROLE_SANDBOX, container_name, volume_name
 from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED, human_size, parse_cpus, parse_size
 
 DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
 MAKE_IMAGES_HINT = "build the playground's images with: ansible-playbook playbooks/images.yml (podlab.playground.playground_images)"
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+# RFC 1123 host names: labels of letters, digits and inner '-', dot-separated; Linux allows 64 characters in all.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+HOSTNAME_MAX = 64
+# The collection's own labels: a user label of this prefix could make the module adopt or lose containers.
+OWN_LABEL_PREFIX = "podlab."
 _PORT = re.compile(
-    r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+    r"(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?"
 )
 
 
@@ -36,7 +44,14 @@ def _command(value: Any) -> list[str] | None:
     if value is None:
         return None
     # A string is split like a Dockerfile's shell-less CMD, never given to a shell.
-    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"command {value!r} cannot be split into words ({exc}); give it as a list") from None
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    raise ValueError(f"command: expected a list of words or a string, got {value!r}")
 
 
 def _memory(value: Any) -> int | None:
@@ -56,7 +71,16 @@ def _nano_cpus(value: Any) -> int | None:
 def _pids(value: Any) -> int | None:
     if value is None:
         return None
-    return -1 if str(value) in ("max", "-1", "unlimited") else int(value)
+    if str(value) in ("max", "-1", "unlimited"):
+        return -1
+    try:
+        count = int(str(value))
+    except ValueError:
+        raise ValueError(f"pids_limit: expected a number of tasks such as 64 (or max), got {value!r}") from None
+    if count < 1:
+        # Docker reads 0 as no limit: a pod asked for 0 tasks would run unlimited
+        raise ValueError(f"pids_limit: must be at least 1 (or max for no limit), got {value!r}")
+    return count
 
 
 def _env(value: Any) -> dict[str, str] | None:
@@ -219,6 +243,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "pull": {"type": "str", "default": "missing", "choices": ["missing", "always", "never"]},
     "stop_timeout": {"type": "int", "default": 10},
     "init_timeout": {"type": "int", "default": 300},
+    # seconds a run waits for another run of the same pod to end (_pod/lock.py)
+    "lock_timeout": {"type": "int", "default": 600},
     "docker_host": {"type": "str"},
     # a Kubernetes v1 Pod, and local images for its references (_pod/manifest.py)
     "manifest": {"type": "raw"},
@@ -305,7 +331,7 @@ class PodSpec:
 
 def _member(pod: str, raw: dict[str, Any], role: str) -> MemberSpec:
     name = raw["name"]
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise PodSpecError(f"{role} {name!r}: a name may hold letters, digits and _ . - and start with a letter or digit")
     options = {}
     for option in MEMBER_OPTIONS:
@@ -320,17 +346,48 @@ def _member(pod: str, raw: dict[str, Any], role: str) -> MemberSpec:
 
 
 def _port(text: str) -> Port:
-    match = _PORT.match(text.strip())
+    match = _PORT.fullmatch(text.strip())
     if not match:
         raise PodSpecError(f"ports: {text!r} is not [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO], e.g. 8080:80 or 127.0.0.1:8080:80/tcp")
     ip = (match.group("ip") or "").strip("[]")
-    return Port(ip, match.group("host") or "", int(match.group("container")), match.group("proto") or "tcp")
+    if ip and "." in ip:
+        try:
+            ipaddress.IPv4Address(ip)
+        except ValueError:
+            raise PodSpecError(f"ports: {text!r}: {ip} is not an IPv4 address") from None
+    elif ip:
+        try:
+            ipaddress.IPv6Address(ip)
+        except ValueError:
+            raise PodSpecError(f"ports: {text!r}: [{ip}] is not an IPv6 address") from None
+    host, container = match.group("host") or "", int(match.group("container"))
+    for what, number in (("container port", container), ("host port", int(host) if host else None)):
+        if number is not None and not 1 <= number <= 65535:
+            raise PodSpecError(f"ports: {text!r}: the {what} must be 1 to 65535 (leave the host port out to let the runtime pick one)")
+    return Port(ip, host, container, match.group("proto") or "tcp")
+
+
+def _hostname(params: dict[str, Any], name: str) -> str:
+    """The pod's hostname: the one given, checked as the kernel and the runtimes take it, else the pod's name."""
+    given = params.get("hostname")
+    if params["host_network"]:
+        return ""
+    if given is None:
+        if len(name) > HOSTNAME_MAX:
+            raise PodSpecError(f"pod name {name!r} is {len(name)} characters, too long for the pod's hostname (the kernel takes "
+                               f"{HOSTNAME_MAX}); give a shorter name or set hostname")
+        return name
+    labels = given.split(".")
+    if len(given) > HOSTNAME_MAX or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise PodSpecError(f"hostname {given!r}: use letters, digits and '-' in dot-separated labels of 1 to 63 characters, "
+                           f"not starting or ending with '-', {HOSTNAME_MAX} characters in all (RFC 1123)")
+    return given
 
 
 def build_spec(params: dict[str, Any]) -> PodSpec:
     """Validate everything before the first change; raise PodSpecError with a fix."""
     name = params.get("name") or ""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise PodSpecError(f"pod name {name!r}: use letters, digits and _ . - and start with a letter or digit")
     members = tuple(_member(name, m, ROLE_CONTAINER) for m in params["containers"])
     inits = tuple(_member(name, m, ROLE_INIT) for m in params["init_containers"])
@@ -353,7 +410,7 @@ def build_spec(params: dict[str, Any]) -> PodSpec:
         raise PodSpecError("hostname cannot be set with host_network: the pod shares the host's network identity; drop hostname")
     volumes = tuple(params["volumes"])
     for volume in volumes:
-        if not _NAME.match(volume):
+        if not _NAME.fullmatch(volume):
             raise PodSpecError(f"volume {volume!r}: use letters, digits and _ . -")
     for member in members + inits:
         for mount in member.options.get("mounts") or []:
@@ -364,7 +421,19 @@ def build_spec(params: dict[str, Any]) -> PodSpec:
                 )
             if mount["type"] == "bind" and not str(mount.get("source") or "").startswith("/"):
                 raise PodSpecError(f"{member.role} {member.name}: a bind mount needs an absolute host path as source")
+    own = sorted(k for k in params.get("labels") or {} if str(k).startswith(OWN_LABEL_PREFIX))
+    if own:
+        raise PodSpecError(f"labels {own}: the {OWN_LABEL_PREFIX}* labels are the collection's own (how it finds the pod's "
+                           "containers); pick other keys")
+    for option in ("stop_timeout", "init_timeout"):
+        if params.get(option) is not None and params[option] < (0 if option == "stop_timeout" else 1):
+            raise PodSpecError(f"{option}: must be at least {0 if option == 'stop_timeout' else 1} second(s), got {params[option]}")
     cgroup = dict(params.get("cgroup_parent") or {})
+    if cgroup.get("name"):
+        try:
+            split_name(cgroup["name"])  # with create: false too, so that no member is placed outside the cgroup root
+        except CgroupError as exc:
+            raise PodSpecError(f"cgroup_parent: {exc}") from None
     _check_fit(cgroup, members + inits)
     sandbox = params.get("sandbox") or {}
     return PodSpec(
@@ -374,7 +443,7 @@ def build_spec(params: dict[str, Any]) -> PodSpec:
         inits=inits,
         sandbox_image=sandbox.get("image") or DEFAULT_SANDBOX_IMAGE,
         sandbox_command=_command(sandbox.get("command")),
-        hostname=params.get("hostname") or ("" if params["host_network"] else name),
+        hostname=_hostname(params, name),
         ports=ports,
         volumes=volumes,
         labels={str(k): str(v) for k, v in (params.get("labels") or {}).items()},
