@@ -19,7 +19,14 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import
 
 
 class PodError(Exception):
-    """A step failed; the message names the pod, the member, the cause and what the next run does."""
+    """A step failed; the message names the pod, the member, the cause and what the next run does.
+
+    keep: what failed is kept on purpose (an init container that exited non-zero, for its logs), so a
+    failed first create is not rolled back."""
+
+    def __init__(self, message: str, *, keep: bool = False) -> None:
+        super().__init__(message)
+        self.keep = keep
 
 
 class PodExecutor:

@@ -377,7 +377,8 @@ class CriExecutor(PodExecutor):
         if code != 0:
             raise PodError(
                 f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
-                f"Last lines of its log ({log}):\n{_log_tail(log)}\nFix it and run again (the failed container is kept)"
+                f"Last lines of its log ({log}):\n{_log_tail(log)}\nFix it and run again (the failed container is kept)",
+                keep=True,
             )
 
     # -- helpers -----------------------------------------------------------------

@@ -246,7 +246,8 @@ class DockerExecutor(PodExecutor):
             tail = self.client.logs_tail(container_id)
             raise PodError(
                 f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
-                f"Last lines of its log:\n{tail.rstrip()}\nFix it and run again (the failed container is kept for docker logs)"
+                f"Last lines of its log:\n{tail.rstrip()}\nFix it and run again (the failed container is kept for docker logs)",
+                keep=True,
             )
 
     # -- helpers -------------------------------------------------------------

@@ -6,6 +6,7 @@ run, once; DockerPodManager and CriPodManager (in _pod/cri.py) give it their run
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
@@ -217,7 +218,10 @@ class PodManager:
             try:
                 executor.run(actions)
             except (PodError, CgroupError) as exc:
-                self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {spec.name}: {exc}")
+                message = str(exc) if str(exc).startswith("pod ") else f"pod {spec.name}: {exc}"
+                if not observed.exists and spec.state != "absent" and not getattr(exc, "keep", False):
+                    message = self.roll_back(spec, message, cgroup_existed=bool(cg_plan and cg_plan.before_exists))
+                self.fail(message)
             try:
                 after = self.runtime.observe(spec)
             except self.read_errors as exc:
@@ -236,6 +240,26 @@ class PodManager:
         for warning in self.warnings:
             self.module.warn(warning)
         return result
+
+    def roll_back(self, spec: PodSpec, message: str, *, cgroup_existed: bool) -> str:
+        """A failed first create: remove what this run made, by the planner's own plan for state absent, so that the host is
+        as the run found it. Returns the failure's message with what became of it."""
+        gone = dataclasses.replace(spec, state="absent")
+        try:
+            observed = self.runtime.observe(gone)
+            cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(gone)
+            # a cgroup that was there before the run (the user's own) is not this run's to remove
+            actions = plan_pod(gone, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=[],
+                               cgroup_exists=bool(cg_plan and cg_plan.before_exists) and not cgroup_existed)
+            actions += self.runtime_actions(gone, observed)
+            cgroups = {gone.cgroup_name: cg_manager} if cg_manager and gone.cgroup_name else {}
+            self.executor(gone, cgroup_parent, observed.sandbox.id if observed.sandbox else None, cgroups).run(actions)
+        except (PodError, CgroupError, PodSpecError, *self.read_errors) as exc:
+            return (f"{message}. Removing what the run had made failed too ({exc}): it is left; the next run repairs the pod, "
+                    "state: absent removes it")
+        made = ", ".join(a.target for a in actions) or "nothing"
+        message = message.replace("; the next run repairs the pod from where it stopped", "")
+        return f"{message}. This was the pod's first create: the run removed what it had made ({made}), the host is as before"
 
     # -- reporting -----------------------------------------------------------
 
