@@ -16,6 +16,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import D
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort, kube_restart_policy
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
+    LABEL_CGROUP,
     LABEL_HASH,
     LABEL_MEMBER,
     LABEL_POD,
@@ -257,6 +258,8 @@ class DockerExecutor(PodExecutor):
         labels = {**self.spec.labels, LABEL_POD: self.spec.name, LABEL_ROLE: role, LABEL_HASH: spec_hash}
         if member:
             labels[LABEL_MEMBER] = member
+        if self.spec.cgroup_name and self.spec.cgroup.get("create", True):
+            labels[LABEL_CGROUP] = self.spec.cgroup_name
         try:
             return self.client.create(name, image, labels, host_config, **config)
         except DockerException:

@@ -23,7 +23,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.apply impor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime, kube_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import LOCK_DIR, PodLock, PodLockTimeout
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
-from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
+from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_CGROUP, ContainerView
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import PodRuntime
@@ -389,6 +389,15 @@ class DockerPodManager(PodManager):
 
     def kube_pod(self, spec: PodSpec, pod: ObservedPod) -> KubePod | None:
         return kube_pod(spec, pod)
+
+    def other_cgroups(self, spec: PodSpec, observed: ObservedPod) -> list[str]:
+        """The cgroups the module made for this pod under an earlier cgroup_parent.name (its containers' label), still there."""
+        containers = [c for c in [observed.sandbox, *observed.members.values(), *observed.inits.values(), *observed.strays] if c]
+        wanted = spec.cgroup_name if spec.cgroup.get("create", True) and spec.state != "absent" else None
+        names = {c.labels.get(LABEL_CGROUP) for c in containers} - {None, wanted}
+        if spec.state == "absent":
+            names.discard(spec.cgroup_name)  # the plan for absent removes the pod's own
+        return [name for name in sorted(n for n in names if n) if self.cgroup_manager(spec, "absent", name).backend()[0].exists()]
 
     def sandbox_ip(self, sandbox: ContainerView) -> str | None:
         settings = sandbox.raw["NetworkSettings"]

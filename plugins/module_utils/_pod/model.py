@@ -16,6 +16,9 @@ LABEL_POD = "podlab.pod"
 LABEL_ROLE = "podlab.role"
 LABEL_MEMBER = "podlab.member"
 LABEL_HASH = "podlab.spec-hash"
+# The cgroup the module made for the pod, on each container in it: state absent, or a new
+# cgroup_parent.name, removes it later (a user's own cgroup, create false, carries none).
+LABEL_CGROUP = "podlab.cgroup"
 
 ROLE_SANDBOX = "sandbox"
 ROLE_CONTAINER = "container"
