@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,9 @@ def shared_pairs(members: dict[str, dict[str, Any]], host_ns: dict[str, Any]) ->
     return pairs
 
 
+# A container reference as Docker takes one: a name (with or without its leading '/') or an id or id prefix.
+_CONTAINER_REF = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
 class NsFactsManager:
     """Reads in passes: Docker (one list, one inspect per container), /proc (each PID once),
     the hostnames (one thread), then assembles the facts from what was read."""
@@ -189,12 +193,14 @@ class NsFactsManager:
         return self._engine
 
     def find(self, ref: str) -> dict[str, Any] | None:
-        """An inspected container by ID, ID prefix or name, as Docker stores them in 'container:REF' modes."""
+        """An inspected container by ID, name or a prefix of one ID only, as Docker resolves 'container:REF' modes; None when the
+        run has not read it (or a prefix names several: Docker then decides)."""
         name = ref.lstrip("/")
-        for cid, inspected in self.inspected.items():
-            if cid.startswith(ref) or inspected["Name"].lstrip("/") == name:
-                return inspected
-        return None
+        exact = [i for cid, i in self.inspected.items() if cid == ref or i["Name"].lstrip("/") == name]
+        if exact:
+            return exact[0]
+        prefixed = [i for cid, i in self.inspected.items() if ref and cid.startswith(ref)]
+        return prefixed[0] if len(prefixed) == 1 else None
 
     def inspect(self, ref: str) -> dict[str, Any] | None:
         known = self.find(ref)
@@ -515,6 +521,13 @@ class NsFactsManager:
         if both:
             self.module.fail_json(msg=f"ns_facts: {', '.join(both)} is asked for in both pods and cri_pods, and pods are keyed by name: "
                                       "gather the Docker pod and the CRI pod in two tasks and register each")
+        bad = [ref for ref in self.params["containers"] if not _CONTAINER_REF.fullmatch(ref)]
+        if bad:
+            self.module.fail_json(msg=f"ns_facts: containers {bad}: give a container's name (letters, digits and _ . -, starting with "
+                                      "a letter or digit) or its id or a prefix of it")
+        bad = [ref for ref in self.params["pods"] if not _CONTAINER_REF.fullmatch(ref) or ref.startswith("/")]
+        if bad:
+            self.module.fail_json(msg=f"ns_facts: pods {bad}: give a pod's name, as docker_pod names it (letters, digits and _ . -)")
         if not all(0 < len(parts) < 3 and all(parts) for parts in (ref.split("/") for ref in self.params["cri_pods"])):
             self.module.fail_json(msg="ns_facts: each cri_pods entry is a pod name, NAMESPACE/NAME or a sandbox id")
         if self.params["cri_pods"]:

@@ -1,0 +1,35 @@
+"""ns_facts refuses container and pod references Docker cannot take, before any read; a prefix of several ids is not guessed."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import NsFactsManager
+
+from .test_ns_facts_cri import Failed, FakeModule
+
+
+@pytest.mark.parametrize("ref", ["", ".", "/", "..", "../../info", "a/b", "-x", "foo\n", "a b"])
+def test_a_container_reference_docker_cannot_take_is_refused(ref):
+    with pytest.raises(Failed, match=r"ns_facts: containers \[.*\]: give a container's name"):
+        NsFactsManager(FakeModule(containers=[ref])).validate()
+
+
+@pytest.mark.parametrize("ref", ["", "/foo", "../x", "foo\n"])
+def test_a_pod_name_docker_pod_cannot_have_is_refused(ref):
+    with pytest.raises(Failed, match=r"ns_facts: pods \[.*\]: give a pod's name"):
+        NsFactsManager(FakeModule(pods=[ref])).validate()
+
+
+@pytest.mark.parametrize("ref", ["foo_app", "/foo_app", "4f2a", "4f2a9c0d" * 8])
+def test_names_and_ids_pass(ref):
+    NsFactsManager(FakeModule(containers=[ref])).validate()
+
+
+def test_a_prefix_of_two_read_containers_is_not_resolved_to_either():
+    manager = NsFactsManager(FakeModule())
+    manager.inspected = {"abc123": {"Id": "abc123", "Name": "/one"}, "abc456": {"Id": "abc456", "Name": "/two"}}
+    assert manager.find("abc") is None  # Docker decides (and refuses an ambiguous prefix)
+    assert manager.find("abc4")["Name"] == "/two"
+    assert manager.find("one")["Id"] == "abc123"
+    assert manager.find("/two")["Id"] == "abc456"
+    assert manager.find("") is None
