@@ -170,6 +170,7 @@ def shared_pairs(members: dict[str, dict[str, Any]], host_ns: dict[str, Any]) ->
 # A container reference as Docker takes one: a name (with or without its leading '/') or an id or id prefix.
 _CONTAINER_REF = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
+
 class NsFactsManager:
     """Reads in passes: Docker (one list, one inspect per container), /proc (each PID once),
     the hostnames (one thread), then assembles the facts from what was read."""

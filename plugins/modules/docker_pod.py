@@ -281,7 +281,7 @@ seealso:
 EXAMPLES = r"""
 - name: The seed's pod from its Kubernetes manifest, its registry images run on the offline ones
   podlab.playground.docker_pod:
-    manifest: "{{ lookup('ansible.builtin.file', 'seed-pod.yml') }}"
+    manifest: "{{ lookup('ansible.builtin.file', 'seed-pod.yml') | ansible.builtin.from_yaml }}"
     images:
       docker.io/kennethreitz/httpbin: podlab/httpd:1
       docker.io/curlimages/curl: podlab/busybox:1

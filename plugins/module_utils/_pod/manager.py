@@ -245,6 +245,7 @@ class PodManager:
         """A failed first create: remove what this run made, by the planner's own plan for state absent, so that the host is
         as the run found it. Returns the failure's message with what became of it."""
         gone = dataclasses.replace(spec, state="absent")
+        errors: tuple[type[Exception], ...] = (PodError, CgroupError, PodSpecError, *self.read_errors)
         try:
             observed = self.runtime.observe(gone)
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(gone)
@@ -254,11 +255,13 @@ class PodManager:
             actions += self.runtime_actions(gone, observed)
             cgroups = {gone.cgroup_name: cg_manager} if cg_manager and gone.cgroup_name else {}
             self.executor(gone, cgroup_parent, observed.sandbox.id if observed.sandbox else None, cgroups).run(actions)
-        except (PodError, CgroupError, PodSpecError, *self.read_errors) as exc:
+        except errors as exc:
             return (f"{message}. Removing what the run had made failed too ({exc}): it is left; the next run repairs the pod, "
                     "state: absent removes it")
-        made = ", ".join(a.target for a in actions) or "nothing"
+        if not actions:
+            return message  # it failed before making anything
         message = message.replace("; the next run repairs the pod from where it stopped", "")
+        made = ", ".join(a.target for a in actions)
         return f"{message}. This was the pod's first create: the run removed what it had made ({made}), the host is as before"
 
     # -- reporting -----------------------------------------------------------

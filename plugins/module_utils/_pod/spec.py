@@ -436,13 +436,17 @@ def build_spec(params: dict[str, Any]) -> PodSpec:
             raise PodSpecError(f"cgroup_parent: {exc}") from None
     _check_fit(cgroup, members + inits)
     sandbox = params.get("sandbox") or {}
+    try:
+        sandbox_command = _command(sandbox.get("command"))
+    except ValueError as exc:
+        raise PodSpecError(f"sandbox: {exc}") from None
     return PodSpec(
         name=name,
         state="started" if params["state"] == "present" else params["state"],
         members=members,
         inits=inits,
         sandbox_image=sandbox.get("image") or DEFAULT_SANDBOX_IMAGE,
-        sandbox_command=_command(sandbox.get("command")),
+        sandbox_command=sandbox_command,
         hostname=_hostname(params, name),
         ports=ports,
         volumes=volumes,
