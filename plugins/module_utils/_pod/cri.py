@@ -39,7 +39,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.model impor
     ContainerView,
     container_name,
 )
-from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, in_spec_order
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import NOT_SHOWN
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
@@ -232,12 +232,7 @@ def kube_pod(spec: PodSpec, observed: ObservedPod, volume_root: str) -> KubePod 
     dns = config.get("dns_config") or {}
     ports = [KubePort(p.get("host_ip") or "", int(p.get("host_port") or 0) or None, int(p.get("container_port") or 0),
                       _PROTOCOLS.get(int(p.get("protocol") or 0), "tcp")) for p in config.get("port_mappings") or []]
-    ordered = [m.name for m in spec.members]
-    members = [observed.members[n] for n in ordered if n in observed.members]
-    members += [c for n, c in sorted(observed.members.items()) if n not in ordered]
-    inits = [observed.inits[m.name] for m in spec.inits if m.name in observed.inits]
-    named = [v for v in spec.volumes if spec.volume_name(v) in observed.volumes]
-    volumes = named + sorted(v.removeprefix(f"{spec.name}_") for v in observed.volumes if v.removeprefix(f"{spec.name}_") not in named)
+    members, inits, volumes = in_spec_order(spec, observed)
     host_network = int(options.get("network") or 0) == _NODE
     return KubePod(
         name=spec.name, namespace=(config.get("metadata") or {}).get("namespace"), labels=dict(config.get("labels") or {}),

@@ -27,7 +27,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.model impor
     ContainerView,
     container_name,
 )
-from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, in_spec_order
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import NOT_SHOWN
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import MAKE_IMAGES_HINT, MEMBER_OPTIONS, MemberOption, MemberSpec, PodSpec
@@ -91,13 +91,7 @@ def kube_pod(spec: PodSpec, observed: ObservedPod) -> KubePod | None:
     ports = [KubePort(b.get("HostIp") or "", int(b["HostPort"]) if b.get("HostPort") else None, int(port.split("/")[0]),
                       port.split("/")[1] if "/" in port else "tcp")
              for port, bindings in sorted((host.get("PortBindings") or {}).items()) for b in bindings or []]
-    ordered = [m.name for m in spec.members]
-    members = [observed.members[n] for n in ordered if n in observed.members]
-    members += [c for n, c in sorted(observed.members.items()) if n not in ordered]
-    inits = [observed.inits[m.name] for m in spec.inits if m.name in observed.inits]
-    # in the order the task gives them, where it does
-    named = [v for v in spec.volumes if spec.volume_name(v) in observed.volumes]
-    volumes = named + sorted(v.removeprefix(f"{spec.name}_") for v in observed.volumes if v.removeprefix(f"{spec.name}_") not in named)
+    members, inits, volumes = in_spec_order(spec, observed)
     host_network = host.get("NetworkMode") == "host"
 
     def container(view: ContainerView) -> KubeContainer:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import ns_identity
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec
 
 
 @dataclass
@@ -48,3 +49,15 @@ def stale_namespaces(member: ContainerView, sandbox: ContainerView | None, ns_ty
         if mine and theirs and mine != theirs:
             stale.append(ns_type)
     return stale
+
+
+def in_spec_order(spec: PodSpec, observed: ObservedPod) -> tuple[list[ContainerView], list[ContainerView], list[str]]:
+    """The observed members, init containers and pod volumes (short names) in the order the spec gives them, then any other
+    in name order: the order a pod's manifest lists them."""
+    ordered = [m.name for m in spec.members]
+    members = [observed.members[n] for n in ordered if n in observed.members]
+    members += [c for n, c in sorted(observed.members.items()) if n not in ordered]
+    inits = [observed.inits[m.name] for m in spec.inits if m.name in observed.inits]
+    short = sorted(v.removeprefix(f"{spec.name}_") for v in observed.volumes)
+    named = [v for v in spec.volumes if v in short]
+    return members, inits, named + [v for v in short if v not in named]
