@@ -27,7 +27,7 @@ PYTHON_FOR_TIER = {"2.19": "3.11", "2.21": "3.12"}
 MANAGED_PYTHON = {"2.19": "/usr/bin/python3", "2.21": str(VENV["2.21"] / "bin" / "python")}
 # Steps that start the CRI containerd (roles/cri_runtime) or leave pods in it; after any of them the
 # suite ends with cri-node-teardown.
-CRI_STARTERS = ("cri-node", "integration-", "molecule-cri")
+CRI_STARTERS = ("cri-node", "integration-", "faults", "molecule-cri")
 BUILD = Path(os.environ.get("PODLAB_BUILD_DIR", "/tmp/podlab-playground-build"))
 
 
@@ -232,6 +232,12 @@ def full_steps(suite: Suite, args: argparse.Namespace) -> None:
         junit = OUT / f"integration-{tier}.xml"
         suite.run(f"integration-{tier}", [bin_(tier, "python"), "tests/integration/run.py", "--python", MANAGED_PYTHON[tier],
                                           "--suite", f"integration-{tier}", "--junit", str(junit)], junit=junit)
+
+    # Faults done behind the modules' backs, dockerd and containerd restarts among them: alone, after
+    # the integration tiers and before molecule (which stops the CRI containerd in its cleanups).
+    junit = OUT / "faults.xml"
+    suite.run("faults", [bin_("2.19", "python"), "tests/integration/run.py", "--python", MANAGED_PYTHON["2.19"],
+                         "--suite", "faults", "--junit", str(junit), "pod_faults"], junit=junit)
 
     for scenario in sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml")):
         suite.run(f"molecule-{scenario}", [bin_("2.19", "molecule"), "test", "-s", scenario],
