@@ -28,6 +28,7 @@ author: podlab.playground contributors
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError
 
 
