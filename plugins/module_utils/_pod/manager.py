@@ -196,6 +196,7 @@ class PodManager:
         try:
             spec = self.connect(built)
             observed = self.runtime.observe(spec)
+            self.pod_absent = not observed.exists  # until a change: a refusal from here on leaves it so
             actions = self.image_actions(spec, observed) if spec.state != "absent" else []
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
         except (PodSpecError, CgroupError) as exc:
@@ -204,7 +205,6 @@ class PodManager:
         except self.read_errors as exc:
             self.fail(f"pod {name}: {self.read_error_message(exc)}")
             raise
-        self.pod_absent = not observed.exists
         cgroup_steps = [PodAction("cgroup", spec.cgroup_name or "", a.describe(), data={"plan": cg_plan}) for a in cg_plan.actions] if cg_plan else []
         actions += plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
                             cgroup_exists=bool(cg_plan and cg_plan.before_exists))
