@@ -19,13 +19,21 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import
 
 
 class PodError(Exception):
-    """A step failed; the message names the pod, the member, the cause and what the next run does.
+    """A step failed. str() is the whole message, made of two parts kept apart so that a caller (a failed first create's
+    rollback) can say something else of what follows:
 
+    cause: what failed and why; it names the pod, the member, the runtime's reason and how to fix that.
+    step: the plan's action that failed, as actions shows it, or None when the failure is not one step's.
+    advice: what the failure left and what the next run does ("Nothing was changed", "the next run repairs ..."),
+    a sentence of its own, or "".
     keep: what failed is kept on purpose (an init container that exited non-zero, for its logs), so a
     failed first create is not rolled back."""
 
-    def __init__(self, message: str, *, keep: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, cause: str, *, step: str | None = None, advice: str = "", keep: bool = False) -> None:
+        super().__init__(f"{cause}. {advice}" if advice else cause)
+        self.cause = cause
+        self.step = step
+        self.advice = advice
         self.keep = keep
 
 
@@ -60,10 +68,8 @@ class PodExecutor:
         try:
             getattr(self, "_" + action.kind)(action)
         except self.runtime_errors as exc:
-            raise PodError(
-                f"pod {self.spec.name}: could not {action.describe()}: {exc}. "
-                "Nothing else was changed after this step; the next run repairs the pod from where it stopped"
-            ) from None
+            raise PodError(f"pod {self.spec.name}: could not {action.describe()}: {exc}", step=action.describe(),
+                           advice="Nothing else was changed after this step; the next run repairs the pod from where it stopped") from None
 
     # -- the steps every runtime shares ----------------------------------------
 

@@ -26,7 +26,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent i
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError, CriUnavailable
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import CRI_ARGUMENT_SPEC, QOS_CLASSES, CriPod, build_cri_spec
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import CRI_ARGUMENT_SPEC, QOS_CLASSES, CriPod, build_cri_spec, on_runtime
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import PodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_HASH,
@@ -47,7 +47,6 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import
     MemberOption,
     MemberSpec,
     PodSpec,
-    PodSpecError,
     spec_hash,
 )
 
@@ -84,13 +83,23 @@ def merge(into: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
     return into
 
 
+def pod_sandboxes(client: CriClient, pod: str, namespace: str) -> list[dict[str, Any]]:
+    """The pod's sandboxes in its namespace, from one ListPodSandbox: the newest ready one, the pod's, first; any other is
+    a leftover of an earlier one."""
+    sandboxes = [s for s in client.list_pod_sandboxes({LABEL_POD: pod})
+                 if s["metadata"]["namespace"] == namespace and s["labels"].get(LABEL_ROLE) == ROLE_SANDBOX]
+    sandboxes.sort(key=lambda s: (s["state"] == "SANDBOX_READY", int(s["created_at"])), reverse=True)
+    return sandboxes
+
+
 class CriRuntime:
     name = "cri"
     restartable = False
 
-    def __init__(self, client: CriClient, cri: CriPod) -> None:
+    def __init__(self, client: CriClient, cri: CriPod, sandboxes: list[dict[str, Any]] | None = None) -> None:
         self.client = client
         self.cri = cri
+        self.listed = sandboxes  # pod_sandboxes as connecting read them: the run's first observe takes them, not a new list
 
     # -- identity and paths ----------------------------------------------------
 
@@ -110,10 +119,9 @@ class CriRuntime:
 
     def observe(self, spec: PodSpec) -> ObservedPod:
         pod = ObservedPod()
-        sandboxes = [s for s in self.client.list_pod_sandboxes({LABEL_POD: spec.name})
-                     if s["metadata"]["namespace"] == self.cri.namespace and s["labels"].get(LABEL_ROLE) == ROLE_SANDBOX]
-        # The newest ready sandbox is the pod's; any other is a leftover of an earlier one.
-        sandboxes.sort(key=lambda s: (s["state"] == "SANDBOX_READY", int(s["created_at"])), reverse=True)
+        sandboxes, self.listed = self.listed, None
+        if sandboxes is None:
+            sandboxes = pod_sandboxes(self.client, spec.name, self.cri.namespace)
         views = [self.sandbox_view(spec, s) for s in sandboxes]
         if views:
             pod.sandbox, pod.strays = views[0], views[1:]
@@ -290,7 +298,7 @@ class CriExecutor(PodExecutor):
             self.client.pull_image(action.target, self.sandbox_config)
         except CriError as exc:
             raise PodError(f"pod {self.spec.name}: image {action.target} is not in containerd's k8s.io namespace and could not be "
-                           f"pulled ({exc}); {IMPORT_HINT}. Nothing was changed") from None
+                           f"pulled ({exc}); {IMPORT_HINT}", step=action.describe(), advice="Nothing was changed") from None
 
     def _volume_create(self, action: PodAction) -> None:
         path = Path(self.runtime.volume_path(self._volume(action.target)))
@@ -333,7 +341,8 @@ class CriExecutor(PodExecutor):
                 raise PodError(
                     f"pod {self.spec.name}: the CRI runtime holds the sandbox name of namespace {self.runtime.cri.namespace}, "
                     f"uid {self.runtime.cri.uid} for a sandbox without this pod's labels (a half-made pod or another tool's): "
-                    f"remove it (crictl rmp, or ctr -n k8s.io containers rm), or give this pod another uid ({exc})"
+                    f"remove it (crictl rmp, or ctr -n k8s.io containers rm), or give this pod another uid ({exc})",
+                    step=action.describe(),
                 ) from None
             raise
         if not action.data.get("start"):
@@ -373,14 +382,14 @@ class CriExecutor(PodExecutor):
             raise PodError(
                 f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
                 f"Last lines of its log ({log}):\n{_log_tail(log)}\nFix it and run again (the failed container is kept)",
-                keep=True,
+                step=action.describe(), keep=True,
             )
 
     # -- helpers -----------------------------------------------------------------
 
     def _sandbox(self) -> str:
         if not self.sandbox_id:
-            raise PodError(f"pod {self.spec.name}: the sandbox is missing; run again")
+            raise PodError(f"pod {self.spec.name}: the sandbox is missing", advice="Run again: the next run makes the sandbox")
         return self.sandbox_id
 
     def _wait(self, container_id: str, member: MemberSpec) -> int:
@@ -444,8 +453,9 @@ class CriPodManager(PodManager):
     """cri_pod: the pod engine on a CRI runtime (containerd's CRI plugin)."""
 
     read_errors = (CriError,)
+    pull_errors = (CriError,)
     argument_spec = CRI_ARGUMENT_SPEC
-    manifest_runtime = runtime_name = "cri"
+    runtime_name = "cri"
 
     def lock_key(self, spec: PodSpec) -> str:
         return f"cri_{self.params['namespace']}_{spec.name}"
@@ -454,7 +464,7 @@ class CriPodManager(PodManager):
         return str(exc) if isinstance(exc, CriUnavailable) else f"the CRI runtime refused a read: {exc}"
 
     def build_spec(self) -> PodSpec:
-        # Validated in full before the runtime is reached; rebuilt in connect() with the runtime's cgroup driver.
+        # Validated in full before the runtime is reached; connect() adds what the runtime tells (on_runtime).
         spec, self.cri = build_cri_spec(self.params, "cgroupfs")
         return spec
 
@@ -468,16 +478,12 @@ class CriPodManager(PodManager):
                 raise CriUnavailable(f"the CRI runtime at {self.cri.socket} is not {condition} ({reason}); "
                                      "check its CNI configuration (the cri_runtime role writes one) and its log")
         self.driver = cri_cgroup_driver_from(status) or ("systemd" if Layout.detect().version == 2 and systemd_is_running() else "cgroupfs")
-        spec, self.cri = build_cri_spec(self.params, self.driver, None if self.params.get("uid") else self.existing_uid(spec))
-        self.runtime = self.cri_runtime = CriRuntime(self.client, self.cri)
+        # A pod keeps the UID of its newest sandbox when the task gives none; the first observe reuses this list.
+        sandboxes = pod_sandboxes(self.client, spec.name, self.cri.namespace)
+        existing = sandboxes[0]["metadata"]["uid"] if sandboxes and not self.params.get("uid") else None
+        spec, self.cri = on_runtime(spec, self.cri, self.driver, existing)
+        self.runtime = self.cri_runtime = CriRuntime(self.client, self.cri, sandboxes)
         return spec
-
-    def existing_uid(self, spec: PodSpec) -> str | None:
-        """The UID of the pod's newest sandbox in this namespace, if it has one."""
-        sandboxes = [s for s in self.client.list_pod_sandboxes({LABEL_POD: spec.name, LABEL_ROLE: ROLE_SANDBOX})
-                     if s["metadata"]["namespace"] == self.cri.namespace]
-        sandboxes.sort(key=lambda s: (s["state"] == "SANDBOX_READY", int(s["created_at"])), reverse=True)
-        return sandboxes[0]["metadata"]["uid"] if sandboxes else None
 
     def cgroup_driver(self) -> str | None:
         return self.driver
@@ -486,11 +492,7 @@ class CriPodManager(PodManager):
     image_hint = IMPORT_HINT
 
     def pull_now(self, image: str) -> str | None:
-        try:
-            self.client.pull_image(image)
-        except CriError as exc:
-            raise PodSpecError(f"image {image} is in k8s.io, but pull: always could not pull it ({exc}); "
-                               "use pull: missing to run the image containerd has") from None
+        self.client.pull_image(image)
         return (self.client.image_status(image) or {}).get("id")
 
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,

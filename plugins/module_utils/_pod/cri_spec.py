@@ -144,3 +144,12 @@ def build_cri_spec(params: dict[str, Any], driver: str, uid: str | None = None) 
             if value:
                 cgroup[option] = str(value) if option == "memory" else f"{value / 1e9:g}"
     return dataclasses.replace(spec, cgroup=cgroup), cri
+
+
+def on_runtime(spec: PodSpec, cri: CriPod, driver: str, uid: str | None) -> tuple[PodSpec, CriPod]:
+    """The spec and CriPod build_cri_spec made before the runtime answered, with what only the runtime tells: its cgroup
+    driver (the name of the pod's cgroup) and uid, the pod's own UID when it exists and the task gives none. The same as
+    build_cri_spec(params, driver, uid), without validating and building it all again."""
+    if uid and uid != cri.uid:
+        cri = dataclasses.replace(cri, uid=uid)
+    return dataclasses.replace(spec, cgroup=dict(spec.cgroup, name=cri.cgroup_name(driver))), cri

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
+from ansible_collections.podlab.playground.plugins.module_utils._cgroup.names import slice_path, slice_unit, split_name
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort, kube_restart_policy
@@ -107,6 +109,57 @@ def kube_pod(spec: PodSpec, observed: ObservedPod) -> KubePod | None:
         restart_policy=kube_restart_policy((m.raw["HostConfig"].get("RestartPolicy") or {}).get("Name") for m in members),
         containers=[container(m) for m in members], init_containers=[container(i) for i in inits],
     )
+
+
+# systemd's own top-level units: a cgroup parent inside one is never a pod's own cgroup
+_SYSTEMD_OWNED = ("-.slice", "init.scope", "system.slice", "user.slice", "machine.slice")
+
+
+def cgroup_parent_of(name: str, driver: str | None) -> str:
+    """What Docker is given as --cgroup-parent for a cgroup name (the backends' docker_parent()): /a/b with cgroupfs, the
+    slice a-b.slice with systemd; CgroupError for a name the module refuses."""
+    segments = split_name(name)
+    return slice_unit(segments) if driver == "systemd" else "/" + "/".join(segments)
+
+
+def cgroup_of_parent(parent: str, driver: str | None) -> str | None:
+    """The cgroup name a container's HostConfig.CgroupParent was made from (cgroup_parent_of's inverse), checked as every
+    name is (below the cgroup root, no control file); None when it names no cgroup the module would make."""
+    if driver == "systemd":
+        if not parent.endswith(".slice") or slice_path(parent).split("/", maxsplit=1)[0] in _SYSTEMD_OWNED:
+            return None
+        # podlab-pod\x2dfoo.slice is podlab/pod-foo; a unit of the user's own naming (a single name.slice) is itself
+        candidates = ["/".join(part.replace("\\x2d", "-") for part in parent[: -len(".slice")].split("-")), parent]
+        wanted = parent
+    else:
+        candidates = [parent.removeprefix("/")]
+        wanted = "/" + parent.removeprefix("/")  # a relative parent is below the root too
+    for name in candidates:
+        try:
+            if name and cgroup_parent_of(name, driver) == wanted:
+                return name
+        except CgroupError:
+            continue
+    return None
+
+
+def unlabelled_cgroups(containers: list[ContainerView], driver: str | None, known: set[str]) -> set[str]:
+    """The cgroups that containers made before the podlab.cgroup label were given (their HostConfig.CgroupParent), other
+    than the known names'."""
+    known_parents = set()
+    for name in known:
+        try:
+            known_parents.add(cgroup_parent_of(name, driver))
+        except CgroupError:
+            continue  # a label of another name than the module writes: it names no parent here
+    found = set()
+    for container in containers:
+        if LABEL_CGROUP in container.labels:
+            continue
+        derived = cgroup_of_parent(str((container.raw.get("HostConfig") or {}).get("CgroupParent") or ""), driver)
+        if derived and cgroup_parent_of(derived, driver) not in known_parents:
+            found.add(derived)
+    return found
 
 
 class DockerRuntime:
@@ -226,10 +279,9 @@ class DockerExecutor(PodExecutor):
         try:
             self.client.pull(action.target)
         except DockerException as exc:
-            raise PodError(
-                f"pod {self.spec.name}: image {action.target} is not present on the Docker host and could not be pulled ({exc}); "
-                f"{MAKE_IMAGES_HINT}, docker load it, or name an image your registry has. Nothing was changed"
-            ) from None
+            raise PodError(f"pod {self.spec.name}: image {action.target} is not present on the Docker host and could not be pulled "
+                           f"({exc}); {MAKE_IMAGES_HINT}, docker load it, or name an image your registry has",
+                           step=action.describe(), advice="Nothing was changed") from None
 
     def _init_run(self, action: PodAction) -> None:
         member = self.members[action.data["member"]]
@@ -239,11 +291,9 @@ class DockerExecutor(PodExecutor):
         code = self.client.wait(container_id, self.spec.init_timeout)
         if code != 0:
             tail = self.client.logs_tail(container_id)
-            raise PodError(
-                f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
-                f"Last lines of its log:\n{tail.rstrip()}\nFix it and run again (the failed container is kept for docker logs)",
-                keep=True,
-            )
+            raise PodError(f"pod {self.spec.name}: init container {member.name} exited with code {code}; the members were not started. "
+                           f"Last lines of its log:\n{tail.rstrip()}\nFix it and run again (the failed container is kept for docker logs)",
+                           step=action.describe(), keep=True)
 
     # -- helpers -------------------------------------------------------------
 
@@ -263,7 +313,8 @@ class DockerExecutor(PodExecutor):
     def _create_member(self, member: MemberSpec) -> str:
         spec, options = self.spec, member.options
         if not self.sandbox_id:
-            raise PodError(f"pod {spec.name}: the sandbox is missing, so {member.role} {member.name} has nothing to join; run again")
+            raise PodError(f"pod {spec.name}: the sandbox is missing, so {member.role} {member.name} has nothing to join",
+                           advice="Run again: the next run makes the sandbox")
         sandbox = f"container:{self.sandbox_id}"
         config: dict[str, Any] = {"detach": True}
         host: dict[str, Any] = {

@@ -8,9 +8,17 @@ containers by name. The pod managers hold an exclusive flock on a file named aft
 before the first read until after the last change; a second run waits for it (up to its
 lock_timeout) and then observes what the first one made. The kernel drops the lock when the
 holder exits, however it exits, so a killed run leaves nothing to clean up.
+
+A run that leaves the pod absent removes the lock file while it still holds the lock
+(release(remove=True)), so that files of removed pods do not pile up. A waiter may then get the
+flock on the unlinked inode: after every flock, acquire() checks that the path still names the
+inode it locked, and opens and locks the path again when it does not. Two runs therefore never
+hold locks on different inodes for one pod: only the holder of the inode the path names may
+unlink it, and no one can make a new file there while it does.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -58,17 +66,32 @@ class PodLock:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
 
+    def _names(self, fd: int) -> bool:
+        """Whether the path still names the file open on fd (a holder that removed the pod unlinks it)."""
+        try:
+            on_path = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (held.st_dev, held.st_ino) == (on_path.st_dev, on_path.st_ino)
+
     def acquire(self) -> PodLock:
         fd, writable = self._open()
         start = time.monotonic()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     os.close(fd)
                     raise
+            else:
+                if self._names(fd):
+                    break
+                # locked a file the previous holder unlinked: lock the one the path names now (made if missing)
+                os.close(fd)
+                fd, writable = self._open()
+                continue
             if time.monotonic() - start >= self.timeout:
                 holder = self.holder()
                 os.close(fd)
@@ -82,8 +105,14 @@ class PodLock:
         self.fd = fd
         return self
 
-    def release(self) -> None:
-        if self.fd is not None:
-            # closing drops the flock; the file stays, so that every run locks the same inode
-            os.close(self.fd)
-            self.fd = None
+    def release(self, remove: bool = False) -> None:
+        """Drop the lock; remove: unlink the lock file first, while still holding it (the pod is absent)."""
+        if self.fd is None:
+            return
+        if remove:
+            # PermissionError: another user's file in the sticky directory; it stays, and every run still locks it
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                self.path.unlink()
+        # closing drops the flock
+        os.close(self.fd)
+        self.fd = None

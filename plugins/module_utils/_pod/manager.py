@@ -20,7 +20,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._docker import (
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubePod
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod_out import export_gaps, manifest_from_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime, kube_pod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerExecutor, DockerRuntime, kube_pod, unlabelled_cgroups
 from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import LOCK_DIR, PodLock, PodLockTimeout
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_CGROUP, ContainerView
@@ -42,14 +42,18 @@ class PodManager:
     runtime: PodRuntime
     # The runtime's exceptions that fail a read with "pod NAME: <read_error_message>".
     read_errors: tuple[type[Exception], ...] = ()
-    # The module's options, and the runtime's name to a manifest's mapping (_kube.pod_in).
+    # The runtime's exceptions for a pull that failed.
+    pull_errors: tuple[type[Exception], ...] = ()
+    # The module's options, and the runtime's name: a manifest's mapping (_kube.pod_in) and the lock file's prefix.
     argument_spec: dict[str, Any] = ARGUMENT_SPEC
-    manifest_runtime = runtime_name = "docker"
+    runtime_name = "docker"
 
     def __init__(self, module: Any) -> None:
         self.module = module
-        self.params = resolve_params(module, self.argument_spec, self.manifest_runtime)
+        self.params = resolve_params(module, self.argument_spec, self.runtime_name)
         self.warnings: list[str] = []
+        # The pod is known to be absent (nothing of it observed, or all of it removed): the run then removes its lock file.
+        self.pod_absent = False
 
     def fail(self, msg: str) -> None:
         for warning in self.warnings:
@@ -77,7 +81,7 @@ class PodManager:
     image_hint = ""  # what to do when one is missing
 
     def pull_now(self, image: str) -> str | None:
-        """Pull an image the runtime has (pull: always) and return its ID; PodSpecError when it cannot."""
+        """Pull an image the runtime has (pull: always) and return its ID; one of pull_errors when it cannot."""
         raise NotImplementedError
 
     def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
@@ -90,7 +94,10 @@ class PodManager:
             if image_id is None:
                 actions.append(PodAction("pull", image, f"not {self.image_place}"))
             elif spec.pull == "always" and not self.module.check_mode:
-                new_id = self.pull_now(image)
+                try:
+                    new_id = self.pull_now(image)
+                except self.pull_errors as exc:
+                    raise PodSpecError(pull_failure(image, image_id, self.image_place, exc)) from None
                 if new_id != image_id:
                     actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
                     observed.image_ids[image] = new_id
@@ -182,13 +189,14 @@ class PodManager:
         try:
             return self.locked_run(built)
         finally:
-            lock.release()
+            lock.release(remove=self.pod_absent)  # fail_json exits through here too
 
     def locked_run(self, built: PodSpec) -> dict[str, Any]:
         name = built.name
         try:
             spec = self.connect(built)
             observed = self.runtime.observe(spec)
+            self.pod_absent = not observed.exists  # until a change: a refusal from here on leaves it so
             actions = self.image_actions(spec, observed) if spec.state != "absent" else []
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
         except (PodSpecError, CgroupError) as exc:
@@ -215,18 +223,19 @@ class PodManager:
         if actions and not self.module.check_mode:
             sandbox_id = observed.sandbox.id if observed.sandbox else None
             executor = self.executor(spec, cgroup_parent, sandbox_id, cgroups)
+            self.pod_absent = False
             try:
                 executor.run(actions)
             except (PodError, CgroupError) as exc:
-                message = str(exc) if str(exc).startswith("pod ") else f"pod {spec.name}: {exc}"
                 if not observed.exists and spec.state != "absent" and not getattr(exc, "keep", False):
-                    message = self.roll_back(spec, message, cgroup_existed=bool(cg_plan and cg_plan.before_exists))
-                self.fail(message)
+                    self.fail(self.roll_back(spec, exc, cgroup_existed=bool(cg_plan and cg_plan.before_exists)))
+                self.fail(_of_pod(spec.name, str(exc)))
             try:
                 after = self.runtime.observe(spec)
             except self.read_errors as exc:
                 self.fail(f"pod {spec.name}: the run made its changes, but reading the pod back failed: {exc}; run again to see it")
                 raise
+            self.pod_absent = not after.exists
         else:
             after = observed
 
@@ -241,7 +250,7 @@ class PodManager:
             self.module.warn(warning)
         return result
 
-    def roll_back(self, spec: PodSpec, message: str, *, cgroup_existed: bool) -> str:
+    def roll_back(self, spec: PodSpec, failure: PodError | CgroupError, *, cgroup_existed: bool) -> str:
         """A failed first create: remove what this run made, by the planner's own plan for state absent, so that the host is
         as the run found it. Returns the failure's message with what became of it."""
         gone = dataclasses.replace(spec, state="absent")
@@ -256,13 +265,9 @@ class PodManager:
             cgroups = {gone.cgroup_name: cg_manager} if cg_manager and gone.cgroup_name else {}
             self.executor(gone, cgroup_parent, observed.sandbox.id if observed.sandbox else None, cgroups).run(actions)
         except errors as exc:
-            return (f"{message}. Removing what the run had made failed too ({exc}): it is left; the next run repairs the pod, "
-                    "state: absent removes it")
-        if not actions:
-            return message  # it failed before making anything
-        message = message.replace("; the next run repairs the pod from where it stopped", "")
-        made = ", ".join(a.target for a in actions)
-        return f"{message}. This was the pod's first create: the run removed what it had made ({made}), the host is as before"
+            return rollback_message(spec.name, failure, None, exc)
+        self.pod_absent = True
+        return rollback_message(spec.name, failure, [a.target for a in actions], None)
 
     # -- reporting -----------------------------------------------------------
 
@@ -342,10 +347,36 @@ class PodManager:
         return {"manifest": manifest_from_pod(kube), "manifest_gaps": export_gaps(kube)}
 
 
+def _of_pod(pod: str, message: str) -> str:
+    """A message that names the pod first, as every message of the pod modules does."""
+    return message if message.startswith("pod ") else f"pod {pod}: {message}"
+
+
+def rollback_message(pod: str, failure: PodError | CgroupError, removed: list[str] | None, error: Exception | None) -> str:
+    """The message of a failed first create after its rollback: removed, what the rollback removed ([] when the run had
+    made nothing), or None and the error that stopped the rollback. The failure's own advice (what the next run repairs)
+    gives way to what the rollback did."""
+    cause = _of_pod(pod, failure.cause if isinstance(failure, PodError) else str(failure))
+    if removed is None:
+        return (f"{cause}. Removing what the run had made failed too ({error}): it is left; the next run repairs the pod, "
+                "state: absent removes it")
+    if not removed:
+        return _of_pod(pod, str(failure))  # it failed before making anything: its own advice holds
+    return f"{cause}. This was the pod's first create: the run removed what it had made ({', '.join(removed)}), the host is as before"
+
+
+def pull_failure(image: str, image_id: str | None, place: str, error: Exception) -> str:
+    """pull: always of an image the runtime has, refused by the registry or the runtime: what happened, and what to do."""
+    short = (image_id or "").removeprefix("sha256:")[:12]
+    return (f"image {image} is {place}{f' (ID {short})' if short else ''}, but pull: always could not pull it: {error}. "
+            "The pod was not changed; set pull: missing to run the image the host has, or make its registry reachable")
+
+
 class DockerPodManager(PodManager):
     """docker_pod: the pod engine on the Docker daemon."""
 
     read_errors = (DockerUnavailable, DockerException)
+    pull_errors = (DockerException,)
 
     def read_error_message(self, exc: Exception) -> str:
         return str(exc) if isinstance(exc, DockerUnavailable) else f"the Docker daemon refused a read: {exc}"
@@ -371,11 +402,7 @@ class DockerPodManager(PodManager):
     image_hint = f"{MAKE_IMAGES_HINT}, or docker load it"
 
     def pull_now(self, image: str) -> str | None:
-        try:
-            return self.client.pull(image)
-        except DockerException as exc:
-            raise PodSpecError(f"image {image} is on the Docker host, but pull: always could not pull it ({exc}); "
-                               "use pull: missing to run the image the host has, or reach its registry") from None
+        return self.client.pull(image)
 
     def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
         try:
@@ -394,12 +421,17 @@ class DockerPodManager(PodManager):
         return kube_pod(spec, pod)
 
     def other_cgroups(self, spec: PodSpec, observed: ObservedPod) -> list[str]:
-        """The cgroups the module made for this pod under an earlier cgroup_parent.name (its containers' label), still there."""
+        """The cgroups the module made for this pod under an earlier cgroup_parent.name, still there: named by its
+        containers' label, or, for containers made before the label, by their cgroup parent. The latter only while the
+        module makes the pod's cgroup: with create: false, a parent without the label may be a cgroup of the user's own."""
         containers = [c for c in [observed.sandbox, *observed.members.values(), *observed.inits.values(), *observed.strays] if c]
-        wanted = spec.cgroup_name if spec.cgroup.get("create", True) and spec.state != "absent" else None
+        create = spec.cgroup.get("create", True)
+        wanted = spec.cgroup_name if create and spec.state != "absent" else None
         names = {c.labels.get(LABEL_CGROUP) for c in containers} - {None, wanted}
         if spec.state == "absent":
             names.discard(spec.cgroup_name)  # the plan for absent removes the pod's own
+        if create and spec.cgroup_name:
+            names |= unlabelled_cgroups(containers, self.daemon_driver, {spec.cgroup_name, *(n for n in names if n)})
         return [name for name in sorted(n for n in names if n) if self.cgroup_manager(spec, "absent", name).backend()[0].exists()]
 
     def sandbox_ip(self, sandbox: ContainerView) -> str | None:

@@ -19,6 +19,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import 
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import (
     CRI_ARGUMENT_SPEC,
     build_cri_spec,
+    on_runtime,
     pod_uid,
 )
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ContainerView
@@ -71,6 +72,25 @@ def test_an_init_container_counts_for_the_qos_class():
 def test_the_systemd_driver_names_kubelets_slices(qos_members, slice_name):
     spec, cri = spec_of("systemd", containers=qos_members)
     assert spec.cgroup_name == slice_name.format(uid=cri.uid.replace("-", "_"))
+
+
+@pytest.mark.parametrize("driver", ["cgroupfs", "systemd"])
+@pytest.mark.parametrize("existing", [None, "0b9c2e4f-1111-4c8e-9a57-7d0b9c2e4f11"])
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"containers": [app(memory="256Mi", cpus="0.5")], "namespace": "podlab-it"},
+    {"containers": [app(memory="256Mi"), {"name": "b", "image": "x", "cpus": "1"}], "cgroup_parent": {"pids_max": 64}},
+    {"containers": [app(memory="64Mi")], "init_containers": [{"name": "i", "image": "x", "memory": "128Mi"}]},
+])
+def test_the_spec_built_once_and_told_the_runtimes_answers_is_the_spec_built_with_them(driver, existing, overrides):
+    # cri_pod validates and builds the spec before it reaches the runtime (driver unknown, cgroupfs assumed), then takes
+    # the runtime's driver and the pod's existing UID: the same spec as building it with both from the start.
+    assert on_runtime(*spec_of(**overrides), driver, existing) == build_cri_spec(params(**overrides), driver, existing)
+
+
+def test_a_uid_the_task_gives_is_kept():
+    spec, cri = spec_of(uid="given-1")
+    assert on_runtime(spec, cri, "systemd", None)[1].uid == "given-1"
 
 
 def test_the_uid_is_stable_for_a_name_and_differs_by_namespace():
