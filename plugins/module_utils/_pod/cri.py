@@ -325,10 +325,21 @@ class CriExecutor(PodExecutor):
                     # Another UID is another pod: its emptyDir volumes end with it, as in Kubernetes.
                     shutil.rmtree(self.runtime.pod_dir(uid), ignore_errors=True)
             else:
-                self.client.remove_container(target)  # containerd stops a running one first
+                self._remove_container(target)
         except CriError as exc:
             if exc.code != "NOT_FOUND":  # removed with its sandbox meanwhile
                 raise
+
+    def _remove_container(self, container_id: str) -> None:
+        try:
+            self.client.remove_container(container_id)  # containerd stops a running one first
+        except CriError as exc:
+            # ...but may not have seen its task exit yet (seen after containerd restarted): StopContainer
+            # waits for the exit, as kubelet's kill before remove does; then the remove holds.
+            if "still running" not in str(exc):
+                raise
+            self.client.stop_container(container_id, 0)
+            self.client.remove_container(container_id)
 
     def _logs_remove(self, action: PodAction) -> None:
         shutil.rmtree(action.target, ignore_errors=True)
