@@ -25,7 +25,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_CGROUP, ContainerView
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
-from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod, pulls_needed
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import PodRuntime
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
     ARGUMENT_SPEC,
@@ -217,6 +217,7 @@ class PodManager:
         except CgroupError as exc:
             self.fail(f"pod {name}: {exc}")
         actions += self.runtime_actions(spec, observed)
+        actions = pulls_needed(actions, spec)
         if actions:
             self.before_apply(spec, actions)
 
