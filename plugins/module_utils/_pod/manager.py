@@ -89,10 +89,9 @@ class PodManager:
         for the image's new ID (check mode cannot know, and predicts no newer image)."""
         actions = []
         for image, image_id in sorted(observed.image_ids.items()):
-            if image_id is None and spec.pull == "never":
-                raise PodSpecError(f"image {image} is not {self.image_place} and pull is never; {self.image_hint}")
             if image_id is None:
-                actions.append(PodAction("pull", image, f"not {self.image_place}"))
+                # pull: never refuses it only if a container the plan makes needs it (pulls_needed)
+                actions.append(PodAction("pull", image, f"not {self.image_place}", data={"never": spec.pull == "never"}))
             elif spec.pull == "always" and not self.module.check_mode:
                 try:
                     new_id = self.pull_now(image)
@@ -218,6 +217,8 @@ class PodManager:
             self.fail(f"pod {name}: {exc}")
         actions += self.runtime_actions(spec, observed)
         actions = pulls_needed(actions, spec)
+        for refused in (a.target for a in actions if a.kind == "pull" and a.data.get("never")):
+            self.fail(f"pod {name}: image {refused} is not {self.image_place} and pull is never; {self.image_hint}")
         if actions:
             self.before_apply(spec, actions)
 
