@@ -15,7 +15,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._cgroup.backends
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.spec import CgroupSpec
-from ansible_collections.podlab.playground.plugins.module_utils._docker import daemon_cgroup_driver, docker_host
+from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerUnavailable, daemon_cgroup_driver, docker_host
 
 # The option table: declared once, used by the module's argument_spec and by docker_pod.
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -65,7 +65,11 @@ class CgroupParentManager:
         if self.daemon_driver:
             docker_driver, note = self.daemon_driver, "given by the caller"
         else:
-            docker_driver, note = daemon_cgroup_driver(docker_host(self.params.get("docker_host")))
+            try:
+                url = docker_host(self.params.get("docker_host"))
+            except DockerUnavailable as exc:
+                raise CgroupError(str(exc)) from None
+            docker_driver, note = daemon_cgroup_driver(url)
         wanted = self.params["driver"]
         if wanted == "auto":
             if docker_driver in ("cgroupfs", "systemd"):

@@ -55,8 +55,26 @@ def load_sdk() -> Any:
         raise DockerUnavailable(SDK_MISSING) from None
 
 
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "http", "https", "ssh")
+
+
 def docker_host(param: str | None) -> str:
-    return param or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    """The daemon's URL (the option, else DOCKER_HOST, else the local socket), checked as the SDK would read it,
+    so that a malformed one is refused with a message rather than an exception from deep in the SDK."""
+    url = param or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    hint = "give docker_host as unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check: it raises for one out of range or not a number
+    except ValueError as exc:
+        raise DockerUnavailable(f"docker_host {url!r} is not a URL the Docker SDK can use ({exc}); {hint}") from None
+    if parts.scheme not in DOCKER_HOST_SCHEMES:
+        raise DockerUnavailable(f"docker_host {url!r} has no scheme the Docker SDK knows ({', '.join(DOCKER_HOST_SCHEMES)}); {hint}")
+    if parts.scheme == "unix" and not parts.path:
+        raise DockerUnavailable(f"docker_host {url!r} names no socket path; {hint}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise DockerUnavailable(f"docker_host {url!r} names no host; {hint}")
+    return url
 
 
 class DockerClient:

@@ -232,7 +232,10 @@ class ImageRecipeInfo:
 
     def read_docker(self, names: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None]]:
         """(the daemon's version and platform, or the error it gave; image name -> {id, labels} or None)."""
-        base_url = docker_host(self.params.get("docker_host"))
+        try:
+            base_url = docker_host(self.params.get("docker_host"))
+        except DockerUnavailable as exc:
+            self.module.fail_json(msg=str(exc))
         daemon: dict[str, Any] = {"host": base_url, "version": None, "os": None, "arch": None, "architecture": None, "error": None}
         images: dict[str, dict[str, Any] | None] = dict.fromkeys(names)
         client = DockerClient(base_url)
