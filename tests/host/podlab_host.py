@@ -37,6 +37,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_POD
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "podlabhp"
 # A cgroup the tier makes before the examples, in every hierarchy: the user's own cgroup of cgroup_parent.create: false.
 OWN_CGROUP = f"/{PREFIX}-own"
@@ -49,6 +50,8 @@ FOREIGN_PREFIXES = ("podlabit", "podlabcri", "podlabflt", "pod-podlabit", "pod-p
 # Parents that runc, kubelet or a first CRI pod make once and that stay: Docker's default parent, kubelet's QoS tree.
 SHARED_CGROUPS = frozenset({"docker", "kubepods", "kubepods/burstable", "kubepods/besteffort", "kubepods.slice",
                             "kubepods.slice/kubepods-burstable.slice", "kubepods.slice/kubepods-besteffort.slice"})
+# docker_pod's default cgroup, pod-NAME, for a name docker_pod accepts: another pod's, when NAME has no PREFIX.
+_OTHER_POD = re.compile(r"pod-[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 # Where network namespaces are pinned: ip netns, containerd's CRI. Not Docker's /run/docker/netns: dockerd removes a
 # removed container's namespace file lazily, up to a minute later, so it cannot be compared right after a run.
 NETNS_DIRS = (Path("/run/netns"), Path("/var/run/netns"), Path("/run/containerd/io.containerd.grpc.v1.cri/netns"))
@@ -113,6 +116,8 @@ def cgroup_kind(rel: str) -> str:
         return "foreign"
     if segments[0] == "docker" or (segments[0].startswith("kubepods") and any(s.startswith("pod") or "-pod" in s for s in segments)):
         return "foreign"  # another test's container or CRI pod (the tier's are recognised by OWNED first)
+    if _OTHER_POD.fullmatch(segments[0]):
+        return "foreign"  # docker_pod's cgroup of another pod (a name docker_pod takes; one it refuses stays unknown)
     return "unknown"
 
 
