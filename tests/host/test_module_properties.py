@@ -361,8 +361,8 @@ def test_docker_pod_arguments_are_refused_cleanly_or_make_a_pod_that_absent_remo
 @tier_settings("cri_pod")
 @given(params=strategies.cri_pod_params())
 @example(params={"name": f"{host.PREFIX}ex", "cri_socket": "unix://[::1", "containers": [{"name": "app", "image": "podlab/busybox:1"}]})
-@example(params={"name": f"{host.PREFIX}ex", "uid": f"{host.PREFIX}-{'x' * 300}", "containers": [{"name": "app", "image": "podlab/busybox:1",
-                                                                                             "command": ["sleep", "600"]}]})
+@example(params={"name": f"{host.PREFIX}ex", "uid": f"{host.PREFIX}-{'x' * 300}",
+                 "containers": [{"name": "app", "image": "podlab/busybox:1", "command": ["sleep", "600"]}]})
 def test_cri_pod_arguments_are_refused_cleanly_or_make_a_pod_that_absent_removes(tier, params):
     namespace = params.get("namespace") if isinstance(params.get("namespace"), str) else "default"
     if isinstance(params.get("name"), str):
