@@ -227,6 +227,11 @@ def full_steps(suite: Suite, args: argparse.Namespace) -> None:
     # (the target starts it itself when run alone). molecule/cri and molecule/cri_runtime start it
     # themselves too, and stop it in their cleanup; cri-node-teardown stops it at the end.
     suite.run("cri-node", [bin_("2.19", "ansible-playbook"), "playbooks/cri_node.yml"])
+    # Generated module arguments run for real against Docker, the CRI and the kernel (tests/host/; a fixed seed here,
+    # HYPOTHESIS_PROFILE=nightly for many more).
+    junit = OUT / "host-properties.xml"
+    suite.run("host-properties", [bin_("2.19", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", "tests/host"],
+              junit=junit, env={"HYPOTHESIS_PROFILE": "ci"})
 
     for tier in suite.tiers:
         junit = OUT / f"integration-{tier}.xml"
