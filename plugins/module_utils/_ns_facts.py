@@ -531,6 +531,10 @@ class NsFactsManager:
             self.module.fail_json(msg=f"ns_facts: pods {bad}: give a pod's name, as docker_pod names it (letters, digits and _ . -)")
         if not all(0 < len(parts) < 3 and all(parts) for parts in (ref.split("/") for ref in self.params["cri_pods"])):
             self.module.fail_json(msg="ns_facts: each cri_pods entry is a pod name, NAMESPACE/NAME or a sandbox id")
+        proc = self.params["proc"]
+        if not proc.startswith("/") or any(len(part.encode()) > 255 for part in proc.split("/")):
+            self.module.fail_json(msg=f"ns_facts: proc {proc[:80]!r}: give the absolute path of a procfs mount, such as /proc "
+                                      "(each part of it at most 255 bytes, as a file name)")
         if self.params["cri_pods"]:
             try:
                 socket_path(self.params["cri_socket"])

@@ -55,6 +55,10 @@ def parse_cpus(value: object, what: str = "cpus") -> float | str:
     return cpus
 
 
+# The largest pids.max the kernel takes: PID_MAX_LIMIT on 64-bit (a larger value is EINVAL, found only at the write).
+PIDS_MAX = 4 * 1024 * 1024
+
+
 def parse_count(value: object, what: str) -> int | str:
     """Return a positive integer, or UNLIMITED (for pids limits)."""
     if is_unlimited(value):
@@ -65,6 +69,8 @@ def parse_count(value: object, what: str) -> int | str:
         raise ValueError(f"{what}: expected a whole number (or 'max'), got {value!r}") from None
     if count < 1:
         raise ValueError(f"{what}: must be at least 1 (use 'max' for no limit), got {value!r}")
+    if count > PIDS_MAX:
+        raise ValueError(f"{what}: the kernel takes at most {PIDS_MAX} (its PID_MAX_LIMIT; use 'max' for no limit), got {value!r}")
     return count
 
 

@@ -14,7 +14,6 @@ the host is then as before). The host is the tier's part of it (podlab_host.Snap
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -122,39 +121,17 @@ def _nested_parents_left(module: Module, params: dict[str, Any], finding: Findin
     return _only_new_cgroups(finding, {name.rsplit("/", depth)[0] for depth in range(1, name.count("/") + 1)})
 
 
-def _limit_write_fails_after_mkdir(module: Module, params: dict[str, Any], finding: Finding) -> bool:
-    """cgroup_parent with a limit the kernel refuses (pids_max above its range): the directories made before the write stay."""
-    name = _cgroup_name(module, params)
-    if module.name != "cgroup_parent" or not name or not re.search(r"cannot write '[^']*' to /sys/fs/cgroup/", finding.refused):
-        return False
-    return _only_new_cgroups(finding, {name.rsplit("/", depth)[0] for depth in range(name.count("/") + 1)})
 
 
-def _cri_absent_races_an_exiting_member(module: Module, params: dict[str, Any], finding: Finding) -> bool:
-    """cri_pod state absent while a member's command is ending: containerd refuses RemoveContainer (no StopContainer first)."""
-    return module.name == "cri_pod" and "container is still running, to stop first" in finding.absent_failed
 
 
-def _unparsable_url_raises(module: Module, params: dict[str, Any], finding: Finding) -> bool:
-    """docker_host or cri_socket that urllib cannot split (http://[::1): ValueError from urlsplit, no message."""
-    address = f"{params.get('docker_host')}{params.get('cri_socket')}"
-    return "[" in address and finding.raised.rstrip().endswith("ValueError: Invalid IPv6 URL")
 
 
-def _long_name_raises(module: Module, params: dict[str, Any], finding: Finding) -> bool:
-    """A path part longer than a file name may be (255): cri_pod's uid (its pod directory), ns_facts' proc: OSError
-    ENAMETOOLONG, no message."""
-    value = params.get("uid") if module.name == "cri_pod" else params.get("proc") if module.name == "ns_facts" else None
-    too_long = isinstance(value, str) and any(len(part.encode()) > 240 for part in value.split("/"))
-    return too_long and "File name too long" in finding.raised
 
 
 KNOWN_GAPS = {
-    "an address urllib cannot split raises ValueError": _unparsable_url_raises,
-    "a uid (cri_pod) or proc (ns_facts) too long for a file name raises OSError": _long_name_raises,
+    # documented (docs/cgroup_parent.md): the parents of a nested name are shared, as kubepods/<qos> is
     "absent leaves the parents that present made for a nested cgroup name": _nested_parents_left,
-    "a limit the kernel refuses leaves the cgroup made before the write": _limit_write_fails_after_mkdir,
-    "cri_pod absent fails on a member that is exiting": _cri_absent_races_an_exiting_member,
 }
 STRICT = os.environ.get("PODLAB_HOST_STRICT") == "1"
 

@@ -70,7 +70,11 @@ def message_classes() -> dict[str, Any]:
 
 def socket_path(endpoint: str) -> str:
     """unix:///run/x.sock (or a plain path) -> /run/x.sock."""
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError as exc:
+        raise CriUnavailable(f"cri_socket {endpoint}: not a URL ({exc}); give unix:///PATH, such as unix:///run/containerd/containerd.sock",
+                             "INVALID_ARGUMENT") from None
     if parts.scheme not in ("", "unix"):
         raise CriUnavailable(f"cri_socket {endpoint}: only unix:// sockets on the managed host are supported", "INVALID_ARGUMENT")
     path = parts.path if parts.scheme else endpoint

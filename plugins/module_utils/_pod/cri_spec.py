@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ DEFAULT_NAMESPACE = "default"
 DEFAULT_SOCKET = "unix:///run/containerd/containerd.sock"
 # A fixed namespace for uuid5, so that a pod's UID is the same on every run and every host.
 _UID_NAMESPACE = uuid.UUID("6f3d1e0c-5b1a-4c8e-9a57-7d0b9c2e4f11")
+_UID = re.compile(r"[A-Za-z0-9-]{1,128}")
 QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT = "Guaranteed", "Burstable", "BestEffort"
 QOS_CLASSES = (QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT)
 
@@ -118,8 +120,9 @@ def _refuse(params: dict[str, Any]) -> None:
                 if mount.get("type") == "tmpfs":
                     raise PodSpecError(f"{kind} {raw.get('name')}: tmpfs mounts are not supported by cri_pod; mount a pod volume instead")
     uid = params.get("uid")
-    if uid is not None and (not uid or not all(c.isalnum() or c == "-" for c in uid)):
-        raise PodSpecError(f"uid {uid!r}: use letters, digits and '-' (a UUID such as {pod_uid('default', 'foo')})")
+    if uid is not None and not _UID.fullmatch(uid):
+        # it names the pod's cgroup (pod<uid>) and directories: ASCII, and short enough for a file name
+        raise PodSpecError(f"uid {uid[:80]!r}: use at most 128 ASCII letters, digits and '-' (a UUID such as {pod_uid('default', 'foo')})")
     namespace = params.get("namespace") or ""
     if not namespace or not all(c.isalnum() or c == "-" for c in namespace) or not namespace[0].isalnum():
         raise PodSpecError(f"namespace {namespace!r}: use lower-case letters, digits and '-' (a Kubernetes namespace name)")

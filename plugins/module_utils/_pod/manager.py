@@ -52,8 +52,10 @@ class PodManager:
         self.module = module
         self.params = resolve_params(module, self.argument_spec, self.runtime_name)
         self.warnings: list[str] = []
-        # The pod is known to be absent (nothing of it observed, or all of it removed): the run then removes its lock file.
-        self.pod_absent = False
+        # Not known to exist (a run that fails before it observes the pod, nothing of it observed, or all of it
+        # removed): the run then removes its lock file. Removing it is safe at any time (PodLock re-checks the
+        # inode); keeping it only where a pod is seen spares the next run a create.
+        self.pod_absent = True
 
     def fail(self, msg: str) -> None:
         for warning in self.warnings:

@@ -21,7 +21,7 @@ from typing import Any
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.names import split_name
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import ROLE_CONTAINER, ROLE_INIT, ROLE_SANDBOX, container_name, volume_name
-from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED, human_size, parse_cpus, parse_size
+from ansible_collections.podlab.playground.plugins.module_utils._units import PIDS_MAX, UNLIMITED, human_size, parse_cpus, parse_size
 
 DEFAULT_SANDBOX_IMAGE = "podlab/pause:1"
 MAKE_IMAGES_HINT = "build the playground's images with: ansible-playbook playbooks/images.yml (podlab.playground.playground_images)"
@@ -80,6 +80,9 @@ def _pids(value: Any) -> int | None:
     if count < 1:
         # Docker reads 0 as no limit: a pod asked for 0 tasks would run unlimited
         raise ValueError(f"pids_limit: must be at least 1 (or max for no limit), got {value!r}")
+    if count > PIDS_MAX:
+        # runc writes it to pids.max, which refuses it when the member starts, after the sandbox is made
+        raise ValueError(f"pids_limit: the kernel takes at most {PIDS_MAX} (or max for no limit), got {value!r}")
     return count
 
 
