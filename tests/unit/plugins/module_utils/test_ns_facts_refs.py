@@ -33,3 +33,14 @@ def test_a_prefix_of_two_read_containers_is_not_resolved_to_either():
     assert manager.find("one")["Id"] == "abc123"
     assert manager.find("/two")["Id"] == "abc456"
     assert manager.find("") is None
+
+
+@pytest.mark.parametrize("proc", ["proc", "relative/proc", "/" + "p" * 256, "/host/" + "x" * 300 + "/proc"])
+def test_a_proc_that_cannot_be_a_procfs_mount_is_refused(proc):
+    with pytest.raises(Failed, match=r"ns_facts: proc .*: give the absolute path of a procfs mount"):
+        NsFactsManager(FakeModule(proc=proc)).validate()
+
+
+@pytest.mark.parametrize("proc", ["/proc", "/host/proc"])
+def test_a_procfs_path_passes(proc):
+    NsFactsManager(FakeModule(proc=proc)).validate()

@@ -52,12 +52,12 @@ def test_parse_cpus_rejects(text):
         parse_cpus(text)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("100", 100), (64, 64), ("max", UNLIMITED), ("-1", UNLIMITED)])
+@pytest.mark.parametrize(("text", "expected"), [("100", 100), (64, 64), ("max", UNLIMITED), ("-1", UNLIMITED), ("4194304", 4194304)])
 def test_parse_count(text, expected):
     assert parse_count(text, "pids_max") == expected
 
 
-@pytest.mark.parametrize("text", ["0", "-3", "many", "1.5"])
+@pytest.mark.parametrize("text", ["0", "-3", "many", "1.5", "4194305", "9" * 30])
 def test_parse_count_rejects(text):
     with pytest.raises(ValueError, match="pids_max"):
         parse_count(text, "pids_max")

@@ -103,7 +103,7 @@ def test_socket_path(endpoint, path):
     assert socket_path(endpoint) == path
 
 
-@pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:1234", "unix://relative.sock", "relative.sock"])
+@pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:1234", "unix://relative.sock", "relative.sock", "unix://[::1"])
 def test_socket_path_refuses_what_is_not_a_local_unix_socket(endpoint):
     with pytest.raises(CriUnavailable, match="cri_socket"):
         socket_path(endpoint)

@@ -279,3 +279,9 @@ def test_a_limit_change_is_made_in_place():
     runtime, observed, parent = healthy(spec, cri)
     observed.members["app"].raw["info"]["runtimeSpec"]["linux"]["resources"] = RECORDED_RESOURCES
     assert plan(spec, runtime, observed, parent) == ["update container foo_app in place (memory=134217728)"]
+
+
+@pytest.mark.parametrize("uid", ["", "a b", "x/y", "é" * 4, "a" * 129])
+def test_a_uid_that_cannot_name_the_pods_cgroup_is_refused(uid):
+    with pytest.raises(PodSpecError, match="at most 128 ASCII letters"):
+        spec_of(uid=uid)

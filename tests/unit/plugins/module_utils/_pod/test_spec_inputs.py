@@ -21,6 +21,7 @@ from .test_spec import member, params
     ({"containers": [member(command="sh -c 'unclosed")]}, r"cannot be split into words"),
     ({"containers": [member(pids_limit="0")]}, r"pids_limit: must be at least 1"),
     ({"containers": [member(pids_limit="many")]}, r"pids_limit: expected a number"),
+    ({"containers": [member(pids_limit="4194305")]}, r"pids_limit: the kernel takes at most 4194304"),
     ({"containers": [member(cpus="inf")]}, r"finite number of CPUs"),
     ({"containers": [member(cpus="nan")]}, r"finite number of CPUs"),
     ({"containers": [member(cpus="1e400")]}, r"finite number of CPUs"),
