@@ -149,6 +149,12 @@ class PodManager:
         if not spec.cgroup_name:
             return None, None, None
         if not spec.cgroup.get("create", True):
+            if spec.state != "absent":
+                backend, _driver = self.cgroup_manager(spec, "present").backend()
+                if not backend.exists():
+                    # runc would make it, and no run would remove it: the user's own cgroup must be there
+                    raise PodSpecError(f"cgroup_parent: {spec.cgroup_name} does not exist, and create: false uses a cgroup of your own "
+                                       "as given; make it first (podlab.playground.cgroup_parent) or set create: true")
             return None, None, spec.cgroup_name  # the user's own cgroup parent, used as given
         manager = self.cgroup_manager(spec, "absent" if spec.state == "absent" else "present")
         if spec.state == "absent":
