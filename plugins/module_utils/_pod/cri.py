@@ -506,6 +506,14 @@ class CriPodManager(PodManager):
         self.client.pull_image(image)
         return (self.client.image_status(image) or {}).get("id")
 
+    def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
+        made = [a.target for a in actions if a.kind in ("sandbox_create", "member_create", "init_run")]
+        if spec.state == "stopped" and made:
+            # the CRI makes containers only in a running sandbox, and a stopped one cannot run again
+            self.fail(f"pod {spec.name}: state: stopped cannot make {', '.join(made)}: the CRI makes containers only in a running "
+                      "sandbox, and a stopped sandbox cannot be started again; make the pod with state: present, then stop it "
+                      "with state: stopped")
+
     def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
                  cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
         return CriExecutor(self.cri_runtime, spec, cgroup_parent=cgroup_parent, sandbox_id=sandbox_id, cgroups=cgroups)
