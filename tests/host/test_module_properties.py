@@ -121,14 +121,6 @@ def _nested_parents_left(module: Module, params: dict[str, Any], finding: Findin
     return _only_new_cgroups(finding, {name.rsplit("/", depth)[0] for depth in range(1, name.count("/") + 1)})
 
 
-
-
-
-
-
-
-
-
 KNOWN_GAPS = {
     # documented (docs/cgroup_parent.md): the parents of a nested name are shared, as kubepods/<qos> is
     "absent leaves the parents that present made for a nested cgroup name": _nested_parents_left,
