@@ -36,7 +36,7 @@ import docker  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout  # noqa: E402
-from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError, CriUnavailable  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import LOG_ROOT  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import pod_uid  # noqa: E402
@@ -346,8 +346,24 @@ class CriSweeper:
     def _labelled(self) -> dict[str, str]:
         return {self.label[0]: self.label[1]}
 
+    def answering(self, timeout: float = 120.0) -> None:
+        """Wait until the CRI answers (other work on the host may be restarting containerd), on a new channel each try:
+        a sweep that gives up during a restart would leave the run's pods behind."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.version()
+                return
+            except CriUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+                self.client.close()
+                self.client = CriClient(self.client.endpoint)
+
     def sweep(self, pods: Sequence[str] | None = None) -> None:
         """Remove everything of this run, or only what belongs to `pods`."""
+        self.answering()
         wanted = set(pods) if pods is not None else None
         for sandbox in self.client.list_pod_sandboxes(self._labelled()):
             if wanted is None or sandbox["metadata"]["name"] in wanted:
@@ -370,6 +386,7 @@ class CriSweeper:
 
     def report(self, pods: Sequence[str] | None = None) -> list[str]:
         """What is left of this run (or of `pods`), as the CRI and the host's directories show it."""
+        self.answering()
         wanted = set(pods) if pods is not None else None
         left = [f"CRI sandbox {s['metadata']['name']} {s['id'][:12]}" for s in self.client.list_pod_sandboxes(self._labelled())
                 if wanted is None or s["metadata"]["name"] in wanted]
@@ -388,6 +405,19 @@ def rmdir_tree(top: Path) -> None:
     for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda walk: -len(walk[0])):
         with contextlib.suppress(FileNotFoundError, OSError):
             os.rmdir(dirpath)
+
+
+def docker_answering(timeout: float = 120.0) -> None:
+    """Wait until dockerd answers /_ping (other work on the host may be restarting it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            docker.APIClient(version="auto").ping()
+            return
+        except (docker.errors.DockerException, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
 
 
 def cli_leftovers(name_part: str, label: tuple[str, str]) -> list[str]:

@@ -41,6 +41,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     EngineFailed,
     Sweeper,
     cli_leftovers,
+    docker_answering,
     host_facts,
     preflight,
     rotated,
@@ -50,7 +51,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
 )
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
-from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import ARGUMENT_SPEC as FACTS_SPEC
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts import NsFactsManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import CriPodManager
@@ -213,6 +214,7 @@ class Cell:
     remove: Play | None = None
     facts_ms: list[float] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    first_failure: str = ""  # when the cell ran a second time: why the first failed
 
     @property
     def pods(self) -> list[str]:
@@ -259,12 +261,14 @@ class Run:
 
     def left_of(self, cell: Cell) -> list[str]:
         if cell.runtime == "docker":
+            docker_answering()
             return [name for name in self.docker.containers() if name.split("_", 1)[0] in cell.pods] + [
                 str(p) for p in self.docker.cgroups() if p.name.removeprefix("pod-") in cell.pods]
         return self.cri.report(cell.pods) if self.cri else []
 
     def sweep(self, cell: Cell | None = None) -> None:
         if cell is None or cell.runtime == "docker":
+            docker_answering()
             self.docker.sweep()
         if self.cri and (cell is None or cell.runtime == "cri"):
             self.cri.sweep(cell.pods if cell else None)
@@ -445,6 +449,37 @@ def cell_line(i: int, total: int, cell: Cell) -> str:
             f"load {os.getloadavg()[0]:.1f}")
 
 
+def measured(run: Run, cell: Cell, label: str) -> Cell:
+    """The cell measured; one that fails is swept and run once more (other work on this host restarts dockerd and containerd)."""
+    try:
+        run.measure(cell)
+    except (EngineFailed, CriError, OSError) as exc:
+        print(f"{label} failed, its pods swept, running it once more: {str(exc)[:500]}", flush=True)
+        cell = Cell(cell.runtime, cell.way, cell.size, cell.repeat, first_failure=str(exc)[:2000])
+        run.measure(cell)
+    return cell
+
+
+def measure_all(run: Run, order: list[Cell]) -> None:
+    for i, cell in enumerate(order):
+        done = order[i] = measured(run, cell, f"cell {i + 1}/{len(order)}")
+        print(cell_line(i + 1, len(order), done), flush=True)
+        if done.left:
+            print(f"  left after the remove play (swept): {done.left}")
+
+
+def final_sweep(run: Run) -> list[str]:
+    """Remove what the run left and say what is still there; a sweep that fails is itself a leftover, never hidden."""
+    try:
+        run.sweep()
+        left = run.leftovers()
+    except (CriError, OSError, subprocess.CalledProcessError) as exc:
+        left = [f"the final sweep failed, remove the run's pods by hand (names {PREFIX}-*): {exc}"]
+    print("leftovers: " + (", ".join(left) if left else "none (docker ps, ctr -n k8s.io containers ls, the cgroup and log "
+                                                       "directories show nothing of this run)"))
+    return left
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.play:
@@ -456,31 +491,25 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(c.size for c in order)} pods of {MEMBERS} members; {facts_host['cpus']} CPUs, load {facts_host['loadavg'][0]:.2f}; "
           f"names {PREFIX}-*", flush=True)
     left: list[str] = []
+    found: dict[str, Any] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="podlab-scale-") as tmp:
         run = Run(args, Path(tmp))
         try:
-            for i, cell in enumerate(order, 1):
-                run.measure(cell)
-                print(cell_line(i, len(order), cell), flush=True)
-                if cell.left:
-                    print(f"  left after the remove play (swept): {cell.left}")
+            measure_all(run, order)
+            print(f"{time.perf_counter() - started:.0f} s in all")
+            found = print_report(order, args.sizes)
+            print_rss_note(order)
         finally:
-            run.sweep()
-            left = run.leftovers()
-            print("leftovers: " + (", ".join(left) if left else "none (docker ps, ctr -n k8s.io containers ls, the cgroup and log "
-                                                               "directories show nothing of this run)"))
-    print(f"{time.perf_counter() - started:.0f} s in all")
-    found = print_report(order, args.sizes)
-    print_rss_note(order)
-    left_by_cells = [x for c in order for x in c.left]
-    path = write_results("scale", {
-        "sizes": args.sizes, "runtimes": args.runtimes, "ways": args.ways, "repeat": args.repeat, "members": MEMBERS,
-        "member_memory": MEMBER_MEMORY, "host": {**facts_host, "loadavg_after": os.getloadavg()}, **found,
-        "cells": [asdict(c) for c in order], "left_after_remove_plays": left_by_cells, "leftovers": left,
-    })
-    print(f"results: {path}")
-    return 1 if left or left_by_cells else 0
+            left = final_sweep(run)
+            path = write_results("scale", {
+                "sizes": args.sizes, "runtimes": args.runtimes, "ways": args.ways, "repeat": args.repeat, "members": MEMBERS,
+                "member_memory": MEMBER_MEMORY, "host": {**facts_host, "loadavg_after": os.getloadavg()}, "complete": bool(found),
+                **found, "cells": [asdict(c) for c in order], "left_after_remove_plays": [x for c in order for x in c.left],
+                "leftovers": left,
+            })
+            print(f"results: {path}")
+    return 1 if left or any(c.left for c in order) else 0
 
 
 if __name__ == "__main__":
