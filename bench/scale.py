@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -97,20 +96,24 @@ def run_manager(runtime: str, pod: str, play: str) -> None:
         raise EngineFailed(f"{runtime} pod {pod} is {result['pod']['state']} after state={state}: {result['actions']}")
 
 
-def max_rss_kib() -> int:
-    """The largest peak RSS of this process and of any child it has waited for (Linux: KiB)."""
-    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+def own_peak_rss_kib() -> int:
+    """This process's own peak RSS since its exec (VmHWM). Not ru_maxrss: a child's ru_maxrss starts from the RSS of the
+    process it was forked from (the kernel carries the old address space's high-water mark over exec), here the benchmark's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise EngineFailed("no VmHWM in /proc/self/status")
 
 
 def play_child(args: argparse.Namespace) -> int:
     """--play: the engine way's play, in the fresh process the parent started; one JSON line on stdout."""
-    after_imports = max_rss_kib()
+    after_imports = own_peak_rss_kib()
     ms = []
     for pod in args.pods.split(","):
         start = time.perf_counter()
         run_manager(args.runtime, pod, args.play)
         ms.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({"pod_ms": ms, "rss_after_imports_kib": after_imports, "peak_rss_kib": max_rss_kib()}))
+    print(json.dumps({"pod_ms": ms, "rss_after_imports_kib": after_imports, "peak_rss_kib": own_peak_rss_kib()}))
     return 0
 
 
@@ -124,7 +127,7 @@ class Play:
 
     wall_ms: float
     in_play_ms: float  # engine: the manager runs summed; ansible: the loop task's time (the callback)
-    peak_rss_kib: int  # engine: the play's process; ansible: the largest of the N module processes
+    peak_rss_kib: int  # engine: the play's process (VmHWM); ansible: the largest of the N module processes (ru_maxrss)
     base_rss_kib: int  # engine: the play's process after its imports; ansible: the smallest module process
     module_runs: int
     pod_ms: list[float] = field(default_factory=list)
@@ -387,7 +390,7 @@ def print_report(cells: list[Cell], sizes: list[int]) -> dict[str, Any]:
 
 
 def print_rss_note(cells: list[Cell]) -> None:
-    for way, text in (("engine", "the play's whole process (one Python making or removing every pod: ru_maxrss); base: the same "
+    for way, text in (("engine", "the play's whole process (one Python making or removing every pod: VmHWM); base: the same "
                                "process after its imports (the benchmark's and both engines')"),
                       ("ansible", "the largest of the N module processes of the play (GNU time's %M: wait4's ru_maxrss of "
                                   "each); base: the smallest")):
