@@ -380,8 +380,9 @@ def print_report(cells: list[Cell], sizes: list[int]) -> dict[str, Any]:
     fitted = fits(cells)
     print("\nleast squares over all cells (cost per pod + fixed cost of the play):")
     for key, lines in fitted.items():
-        print(f"  {key}: " + "; ".join(f"{name} {fit['ms_per_unit']:.1f} ms per {'container' if name == 'ns_facts' else 'pod'} "
-                                      f"+ {fit['fixed_ms']:.0f} ms" for name, fit in lines.items()))
+        parts = [f"{name} {fit['ms_per_unit']:.1f} ms per {'container' if name == 'ns_facts' else 'pod'} + {fit['fixed_ms']:.0f} ms"
+                 for name, fit in lines.items()]
+        print(f"  {key}: " + "; ".join(parts))
     drift = drift_in_play(cells, large)
     for key, steps in drift.items():
         print(f"engine way, {large} pods, {key}: last 10 pods / first 10 (median run): create {steps['create']:.2f}, "
@@ -390,10 +391,12 @@ def print_report(cells: list[Cell], sizes: list[int]) -> dict[str, Any]:
 
 
 def print_rss_note(cells: list[Cell]) -> None:
-    for way, text in (("engine", "the play's whole process (one Python making or removing every pod: VmHWM); base: the same "
-                               "process after its imports (the benchmark's and both engines')"),
-                      ("ansible", "the largest of the N module processes of the play (GNU time's %M: wait4's ru_maxrss of "
-                                  "each); base: the smallest")):
+    notes = {
+        "engine": "the play's whole process (one Python making or removing every pod: VmHWM); base: the same process after its "
+                  "imports (the benchmark's and both engines')",
+        "ansible": "the largest of the N module processes of the play (GNU time's %M: wait4's ru_maxrss of each); base: the smallest",
+    }
+    for way, text in notes.items():
         if any(c.way == way for c in cells):
             print(f"peak RSS, {way} way: {text}")
 
@@ -478,8 +481,8 @@ def final_sweep(run: Run) -> list[str]:
         left = run.leftovers()
     except (CriError, OSError, subprocess.CalledProcessError) as exc:
         left = [f"the final sweep failed, remove the run's pods by hand (names {PREFIX}-*): {exc}"]
-    print("leftovers: " + (", ".join(left) if left else "none (docker ps, ctr -n k8s.io containers ls, the cgroup and log "
-                                                       "directories show nothing of this run)"))
+    nothing = "none (docker ps, ctr -n k8s.io containers ls, the cgroup and log directories show nothing of this run)"
+    print("leftovers: " + (", ".join(left) if left else nothing))
     return left
 
 
