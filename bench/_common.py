@@ -5,7 +5,7 @@
 a module's manager run in the benchmark's own process, interleaving and timing, Docker API and CRI call
 tracers, the host's facts, the results directory, and a sweeper for what a run leaves behind.
 
-Not a benchmark itself; bench/pod_create.py, bench/ns_facts.py and bench/cri_pod.py import it (run them from the
+Not a benchmark itself; bench/pod_create.py, bench/ns_facts.py, bench/cri_pod.py and bench/scale.py import it (run them from the
 repository root, see docs/bench.md). Importing it puts the checkout's .collections on sys.path, so
 that `ansible_collections.podlab.playground` resolves to this checkout.
 """
@@ -36,8 +36,10 @@ import docker  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout  # noqa: E402
-from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._cri.client import CriClient, CriError, CriUnavailable  # noqa: E402
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import LOG_ROOT  # noqa: E402
+from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import pod_uid  # noqa: E402
 
 # pylint: enable=wrong-import-position
 
@@ -310,3 +312,126 @@ def rmdir_tree_everywhere(relpath: str, layout: Layout) -> None:
         for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda walk: -len(walk[0])):
             with contextlib.suppress(FileNotFoundError):
                 os.rmdir(dirpath)
+
+
+class CriSweeper:
+    """Removes, and finds, what one run made through the CRI: every sandbox and container labelled LABEL_KEY=value, the pod
+    cgroups (kubepods/*/pod<uid>, in every hierarchy) and log directories of the pods it is told about (add()), and
+    kubelet's shared kubepods directories where the run made them."""
+
+    QOS = ("kubepods", "kubepods/besteffort", "kubepods/burstable")
+
+    def __init__(self, client: CriClient, layout: Layout, label: tuple[str, str], namespace: str) -> None:
+        self.client = client
+        self.layout = layout
+        self.label = label
+        self.namespace = namespace
+        self.pods: set[str] = set()
+        self.shared = [p for rel in self.QOS for p in layout.everywhere(rel)]
+        self.shared_before = {p for p in self.shared if p.is_dir()}
+
+    def add(self, pods: Sequence[str]) -> None:
+        self.pods.update(pods)
+
+    def _uid(self, pod: str) -> str:
+        return pod_uid(self.namespace, pod)
+
+    def _log_dir(self, pod: str) -> Path:
+        return LOG_ROOT / f"{self.namespace}_{pod}_{self._uid(pod)}"
+
+    def _cgroup_dirs(self, pods: Sequence[str]) -> list[Path]:
+        uids = [self._uid(pod) for pod in pods]
+        return sorted(d for h in self.layout.hierarchies() for uid in uids for d in [*h.glob(f"kubepods/*/pod{uid}"), *h.glob(f"kubepods/pod{uid}")])
+
+    def _labelled(self) -> dict[str, str]:
+        return {self.label[0]: self.label[1]}
+
+    def answering(self, timeout: float = 120.0) -> None:
+        """Wait until the CRI answers (other work on the host may be restarting containerd), on a new channel each try:
+        a sweep that gives up during a restart would leave the run's pods behind."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.version()
+                return
+            except CriUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+                self.client.close()
+                self.client = CriClient(self.client.endpoint)
+
+    def sweep(self, pods: Sequence[str] | None = None) -> None:
+        """Remove everything of this run, or only what belongs to `pods`."""
+        self.answering()
+        wanted = set(pods) if pods is not None else None
+        for sandbox in self.client.list_pod_sandboxes(self._labelled()):
+            if wanted is None or sandbox["metadata"]["name"] in wanted:
+                with contextlib.suppress(CriError):
+                    self.client.stop_pod_sandbox(sandbox["id"])
+                    self.client.remove_pod_sandbox(sandbox["id"])
+        for container in self.client.list_containers(labels=self._labelled()):
+            if wanted is None or container["labels"].get("podlab.pod") in wanted:
+                with contextlib.suppress(CriError):
+                    self.client.remove_container(container["id"])
+        mine = sorted(wanted if wanted is not None else self.pods)
+        for pod in mine:
+            shutil.rmtree(self._log_dir(pod), ignore_errors=True)
+        for top in self._cgroup_dirs(mine):
+            rmdir_tree(top)
+        if wanted is None:
+            for path in sorted(set(self.shared) - self.shared_before, key=lambda p: -len(str(p))):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+
+    def report(self, pods: Sequence[str] | None = None) -> list[str]:
+        """What is left of this run (or of `pods`), as the CRI and the host's directories show it."""
+        self.answering()
+        wanted = set(pods) if pods is not None else None
+        left = [f"CRI sandbox {s['metadata']['name']} {s['id'][:12]}" for s in self.client.list_pod_sandboxes(self._labelled())
+                if wanted is None or s["metadata"]["name"] in wanted]
+        left += [f"CRI container {c['metadata']['name']} {c['id'][:12]}" for c in self.client.list_containers(labels=self._labelled())
+                 if wanted is None or c["labels"].get("podlab.pod") in wanted]
+        mine = sorted(wanted if wanted is not None else self.pods)
+        left += [str(d) for d in self._cgroup_dirs(mine)]
+        left += [str(self._log_dir(pod)) for pod in mine if self._log_dir(pod).exists()]
+        if wanted is None:
+            left += [str(p) for p in sorted(set(self.shared) - self.shared_before) if p.is_dir()]
+        return left
+
+
+def rmdir_tree(top: Path) -> None:
+    """One cgroup directory and everything below it, leaf first."""
+    for dirpath, _dirs, _files in sorted(os.walk(top, topdown=False), key=lambda walk: -len(walk[0])):
+        with contextlib.suppress(FileNotFoundError, OSError):
+            os.rmdir(dirpath)
+
+
+def docker_answering(timeout: float = 120.0) -> None:
+    """Wait until dockerd answers /_ping (other work on the host may be restarting it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            docker.APIClient(version="auto").ping()
+            return
+        except (docker.errors.DockerException, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def cli_leftovers(name_part: str, label: tuple[str, str]) -> list[str]:
+    """A second opinion on leftovers from the runtimes' own CLIs: Docker containers whose name holds `name_part`
+    (`docker ps -a`), containerd containers and sandboxes with the label (`ctr -n k8s.io containers ls`)."""
+    left: list[str] = []
+    docker_cli = shutil.which("docker")
+    if docker_cli:
+        out = subprocess.run([docker_cli, "ps", "-a", "--filter", f"name={name_part}", "--format", "{{.Names}}"],
+                             capture_output=True, text=True, check=True).stdout
+        left += [f"docker ps: {name}" for name in out.split()]
+    ctr = shutil.which("ctr")
+    if ctr:
+        out = subprocess.run([ctr, "-n", "k8s.io", "containers", "ls", "-q", f'labels."{label[0]}"=={label[1]}'],
+                             capture_output=True, text=True, check=True).stdout
+        left += [f"ctr -n k8s.io containers ls: {cid[:12]}" for cid in out.split()]
+    return left
