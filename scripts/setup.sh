@@ -35,6 +35,7 @@ test_apt_packages=(
   qemu-system-x86 qemu-utils e2fsprogs openssh-client  # the cgroup v2 + systemd VM tier (tests/vm)
   chromium             # the pod picture's screenshot test (tests/integration/targets/report)
   vagrant vagrant-libvirt libvirt-daemon-system  # the Vagrantfile: validated in the suite, brought up by tests/vagrant/run.sh
+  time                 # GNU time: the module's peak RSS in bench/scale.py
   rsync git make
 )
 $test_tier && apt_packages+=("${test_apt_packages[@]}")
