@@ -55,7 +55,8 @@ def load_sdk() -> Any:
         raise DockerUnavailable(SDK_MISSING) from None
 
 
-DOCKER_HOST_SCHEMES = ("unix", "tcp", "http", "https", "ssh")
+DOCKER_HOST_SCHEMES = ("unix", "http+unix", "tcp", "http", "https", "ssh")
+_SOCKET_SCHEMES = ("unix", "http+unix")  # a path, no host
 
 
 def docker_host(param: str | None) -> str:
@@ -70,9 +71,9 @@ def docker_host(param: str | None) -> str:
         raise DockerUnavailable(f"docker_host {url!r} is not a URL the Docker SDK can use ({exc}); {hint}") from None
     if parts.scheme not in DOCKER_HOST_SCHEMES:
         raise DockerUnavailable(f"docker_host {url!r} has no scheme the Docker SDK knows ({', '.join(DOCKER_HOST_SCHEMES)}); {hint}")
-    if parts.scheme == "unix" and not parts.path:
+    if parts.scheme in _SOCKET_SCHEMES and not parts.path:
         raise DockerUnavailable(f"docker_host {url!r} names no socket path; {hint}")
-    if parts.scheme != "unix" and not parts.hostname:
+    if parts.scheme not in _SOCKET_SCHEMES and not parts.hostname:
         raise DockerUnavailable(f"docker_host {url!r} names no host; {hint}")
     return url
 

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DEFAULT_DOCKER_HOST, DockerUnavailable, docker_host
 
 
-@pytest.mark.parametrize("url", ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://[::1]:2376", "https://docker.test:2376",
+@pytest.mark.parametrize("url", ["unix:///var/run/docker.sock", "http+unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://[::1]:2376", "https://docker.test:2376",
                                  "ssh://me@docker.test"])
 def test_urls_the_sdk_reads_pass(url):
     assert docker_host(url) == url
@@ -28,6 +28,7 @@ def test_the_option_then_the_environment_then_the_local_socket(monkeypatch):
     ("ftp://x", "no scheme the Docker SDK knows"),
     ("/var/run/docker.sock", "no scheme the Docker SDK knows"),
     ("unix://", "names no socket path"),
+    ("http+unix://", "names no socket path"),
     ("tcp://:2375", "names no host"),
 ])
 def test_malformed_urls_are_refused_with_what_to_give(url, says):
