@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.podlab.playground.plugins.module_utils._docker import DEFAULT_DOCKER_HOST, DockerUnavailable, docker_host
 
 
-@pytest.mark.parametrize("url", ["unix:///var/run/docker.sock", "http+unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://[::1]:2376", "https://docker.test:2376",
-                                 "ssh://me@docker.test"])
+@pytest.mark.parametrize("url", ["unix:///var/run/docker.sock", "http+unix:///var/run/docker.sock", "tcp://127.0.0.1:2375",
+                                 "tcp://[::1]:2376", "https://docker.test:2376", "ssh://me@docker.test"])
 def test_urls_the_sdk_reads_pass(url):
     assert docker_host(url) == url
 
