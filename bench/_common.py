@@ -171,21 +171,21 @@ def traced_api_calls(calls: list[ApiCall]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def traced_engine_calls(calls: list[ApiCall]) -> Iterator[None]:
-    """Record every GET the collection's own kept-alive reader (LocalEngine) sends while the block runs."""
-    original = LocalEngine.get
+    """Record every request the collection's own kept-alive client (LocalEngine) sends while the block runs."""
+    original = LocalEngine._request
 
-    def get(self: Any, path: str) -> Any:
+    def request(self: Any, method: str, path: str, body: Any, timeout: Any) -> Any:
         start = time.perf_counter()
         try:
-            return original(self, path)
+            return original(self, method, path, body, timeout)
         finally:
-            calls.append(ApiCall(threading.current_thread().name, "GET", path.split("?", 1)[0], start, (time.perf_counter() - start) * 1000))
+            calls.append(ApiCall(threading.current_thread().name, method, path.split("?", 1)[0], start, (time.perf_counter() - start) * 1000))
 
-    LocalEngine.get = get  # type: ignore[method-assign]
+    LocalEngine._request = request  # type: ignore[method-assign]
     try:
         yield
     finally:
-        LocalEngine.get = original  # type: ignore[method-assign]
+        LocalEngine._request = original  # type: ignore[method-assign]
 
 
 def print_trace(title: str, calls: list[ApiCall], total_ms: float) -> None:

@@ -47,6 +47,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     stand_in,
     timed,
     traced_api_calls,
+    traced_engine_calls,
     write_results,
 )
 
@@ -241,8 +242,9 @@ def trace_cycle(method: Method, pod: Pod, sweep: Callable[[Pod], None]) -> None:
     try:
         for step, action in (("create", method.create), ("teardown", method.teardown)):
             calls: list[ApiCall] = []
-            with traced_api_calls(calls):
+            with traced_api_calls(calls), traced_engine_calls(calls):
                 ms = timed(partial(action, pod))
+            calls.sort(key=lambda call: call.start)
             print_trace(f"{method.key} {step} of {pod.name}", calls, ms)
     finally:
         sweep(pod)

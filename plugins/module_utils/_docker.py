@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Private to podlab.playground: the Docker Engine API behind a small client. Not a public API.
 
-Reads of the local daemon go over one kept-alive Unix-socket connection with the standard
-library (LocalEngine); writes, and every call to a tcp:// or ssh:// daemon, go through the
-Docker SDK, imported only when a run needs it. Differences between SDK versions (5.0.3 in
+Calls to the local daemon go over kept-alive Unix-socket connections with the standard
+library (LocalEngine), the request bodies of writes made by the Docker SDK; the SDK makes
+every call to a tcp:// or ssh:// daemon, and the rare ones (pull, wait, logs, update), and is
+imported only when a run needs it. Differences between SDK versions (5.0.3 in
 Debian bookworm ... 7.x on PyPI) are handled here and nowhere else.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import importlib
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -79,27 +81,35 @@ def docker_host(param: str | None) -> str:
 
 
 class DockerClient:
-    """The few calls the collection makes. Reads of a unix:// daemon go through LocalEngine;
-    writes (and a tcp/ssh daemon's reads) through the SDK's low-level APIClient, the same in
-    SDK 5.0.3 and 7.x, made on the first call that needs it."""
+    """The few calls the collection makes. A unix:// daemon's reads and the pod engine's writes go through LocalEngine,
+    with bodies the SDK's low-level APIClient makes; a tcp/ssh daemon's calls, and pull, wait, logs and update, through
+    that APIClient (the same in SDK 5.0.3 and 7.x), made on the first call that needs it."""
 
     def __init__(self, base_url: str, timeout: int = 60) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self._reader = LocalEngine(base_url, timeout) if LocalEngine.serves(base_url) else None
         self._api: Any = None
+        self._api_lock = threading.Lock()  # the pod engine's concurrent steps share one APIClient, made once
 
     @property
     def api(self) -> Any:
-        if self._api is None:
-            sdk = load_sdk()
-            try:
-                self._api = sdk.APIClient(base_url=self.base_url, version="auto", timeout=self.timeout)
-            except sdk.errors.DockerException as exc:
-                raise DockerUnavailable(
-                    f"cannot reach the Docker daemon at {self.base_url}: {exc}; start it (systemctl start docker) or set docker_host"
-                ) from None
+        with self._api_lock:
+            if self._api is None:
+                self._api = self._make_api()
         return self._api
+
+    def _make_api(self) -> Any:
+        sdk = load_sdk()
+        # The local daemon's API version, as its answers so far gave it (else asked over the kept-alive connection); for
+        # another daemon the SDK asks for it itself.
+        version = (self._reader.api_version or self._reader.version().get("ApiVersion") if self._reader else None) or "auto"
+        try:
+            return sdk.APIClient(base_url=self.base_url, version=version, timeout=self.timeout)
+        except sdk.errors.DockerException as exc:
+            raise DockerUnavailable(
+                f"cannot reach the Docker daemon at {self.base_url}: {exc}; start it (systemctl start docker) or set docker_host"
+            ) from None
 
     def require_sdk(self) -> None:
         """Fail now, before any change, when the calls to come need the SDK and it is missing."""
@@ -153,23 +163,51 @@ class DockerClient:
             return None
 
     def create(self, name: str, image: str, labels: dict[str, str], host_config: dict[str, Any], **config: Any) -> str:
+        if self._reader:
+            body = self._container_config(image, labels, host_config, config)
+            return self._reader.write("POST", f"/containers/create?name={quote(name, safe='')}", body)["Id"]
         with self._sdk_errors():
             created = self.api.create_container(image=image, name=name, labels=labels, host_config=host_config, **config)
         return created["Id"]
+
+    def _container_config(self, image: str, labels: dict[str, str], host_config: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The body of POST /containers/create, made by the SDK as its create_container() makes it (its proxy settings
+        from ~/.docker/config.json included), without the keys it would leave out (None)."""
+        api, config = self.api, dict(config)
+        environment = config.pop("environment", None)
+        if isinstance(environment, dict):
+            environment = load_sdk().utils.format_environment(environment)
+        proxies = getattr(api, "_proxy_configs", None)
+        if proxies is not None:
+            environment = proxies.inject_proxy_environment(environment) or None
+        with self._sdk_errors():
+            body = api.create_container_config(image=image, command=config.pop("command", None), labels=labels, host_config=host_config,
+                                               environment=environment, **config)
+        return {key: value for key, value in body.items() if value is not None}
 
     def host_config(self, **kwargs: Any) -> dict[str, Any]:
         with self._sdk_errors():
             return self.api.create_host_config(**kwargs)
 
     def start(self, container: str) -> None:
+        if self._reader:
+            self._reader.write("POST", f"/containers/{quote(container, safe='')}/start")
+            return
         with self._sdk_errors():
             self.api.start(container)
 
     def stop(self, container: str, timeout: int) -> None:
+        if self._reader:
+            self._reader.write("POST", f"/containers/{quote(container, safe='')}/stop?t={int(timeout)}", timeout=self.timeout + timeout)
+            return
         with self._sdk_errors():
             self.api.stop(container, timeout=timeout)
 
     def remove(self, container: str) -> None:
+        if self._reader:
+            with contextlib.suppress(NotFound):
+                self._reader.write("DELETE", f"/containers/{quote(container, safe='')}?force=1&v=0")
+            return
         with contextlib.suppress(NotFound), self._sdk_errors():
             self.api.remove_container(container, force=True, v=False)
 
@@ -226,23 +264,31 @@ class DockerClient:
             return self.api.volumes(filters={"label": label}).get("Volumes") or []
 
     def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        if self._reader:
+            self._reader.write("POST", "/volumes/create", {"Name": name, "Labels": labels})
+            return
         with self._sdk_errors():
             self.api.create_volume(name=name, labels=labels)
 
     def remove_volume(self, name: str) -> None:
+        if self._reader:
+            with contextlib.suppress(NotFound):
+                self._reader.write("DELETE", f"/volumes/{quote(name, safe='')}")
+            return
         with contextlib.suppress(NotFound), self._sdk_errors():
             self.api.remove_volume(name)
 
 
 class LocalEngine:
-    """Read-only Engine API calls over one kept-alive connection, standard library only.
+    """Engine API calls to the local daemon over kept-alive Unix-socket connections, one per thread, standard library only.
 
-    The SDK's Unix-socket adapter keeps a connection pool per request URL, so every
-    inspect opens a new connection (bench/ns_facts.py: a list and 50 inspects take
-    40 ms through the SDK, 16 ms over one connection). Readers that make many calls to the
-    local daemon (ns_facts) use this; tcp (maybe TLS) and ssh go through the SDK.
-    Paths carry no API version: the daemon answers in its own, and the fields read
-    here are the same in every version since 1.41.
+    The SDK's Unix-socket adapter keeps a connection pool per request URL, so every inspect, and
+    every write naming a container, opens a new connection (bench/ns_facts.py: a list and 50
+    inspects take 40 ms through the SDK, 16 ms over one connection; bench/pod_create.py has the
+    writes). The pod engine's concurrent steps each get a connection of their own thread.
+    tcp (maybe TLS) and ssh go through the SDK. Paths carry no API version: the daemon answers
+    in its own, the version DockerClient builds request bodies for; the fields read here are the
+    same in every version since 1.41.
     """
 
     def __init__(self, base_url: str, timeout: float = 60) -> None:
@@ -251,7 +297,10 @@ class LocalEngine:
         self.base_url = base_url
         self._socket_path = urlsplit(base_url).path
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
+        self._local = threading.local()
+        self._open: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._open_lock = threading.Lock()
+        self.api_version: str | None = None  # the daemon's, from the Api-Version header of any answer
 
     @staticmethod
     def serves(base_url: str) -> bool:
@@ -271,39 +320,75 @@ class LocalEngine:
             ) from None
         conn = http.client.HTTPConnection("localhost", timeout=self.timeout)
         conn.sock = sock  # http.client sends over a socket it is given and only connects when it has none
+        with self._open_lock:
+            self._open.append(conn)
         return conn
 
-    def get(self, path: str) -> Any:
-        """GET path; the decoded JSON, or None for 404. One retry on a connection the daemon closed."""
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+            with self._open_lock:
+                self._open.remove(conn)
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None, timeout: float | None) -> tuple[int, bytes]:
+        """(status, body). A connection the daemon closed while it was idle is made again once; a request is repeated
+        only then, as a daemon closes a kept-alive connection only between requests."""
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if payload is not None else {})}
         for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = self._connect()
+            conn = getattr(self._local, "conn", None)
+            if conn is not None and conn.sock is None:
+                self._drop()  # http.client closed it after an answer that said Connection: close
+                conn = None
+            reused = conn is not None
+            if conn is None:
+                conn = self._local.conn = self._connect()
             try:
-                self._conn.request("GET", path, headers={"Accept": "application/json"})
-                response = self._conn.getresponse()
-                body = response.read()
+                conn.sock.settimeout(timeout or self.timeout)
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                self.api_version = response.getheader("Api-Version") or self.api_version
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()
-                if attempt == 2:
-                    raise DockerUnavailable(f"the Docker daemon at {self.base_url} closed the connection twice") from None
+                self._drop()
+                if attempt == 2 or not reused:
+                    raise DockerUnavailable(f"the Docker daemon at {self.base_url} closed the connection") from None
                 continue
             except OSError as exc:
-                self.close()
+                self._drop()
                 raise DockerUnavailable(f"cannot reach the Docker daemon at {self.base_url}: {exc}") from None
-            if response.status == 404:
-                return None
-            if response.status >= 400:
-                message = body.decode("utf-8", "replace").strip()
-                with contextlib.suppress(ValueError, AttributeError):
-                    message = json.loads(message).get("message", message)
-                raise EngineAPIError(f"GET {path}: {response.status} {message}")
-            return json.loads(body)
-        return None  # not reached: the loop returns or raises
+            return response.status, data
+        raise DockerUnavailable(f"the Docker daemon at {self.base_url} closed the connection")  # not reached
+
+    def get(self, path: str) -> Any:
+        """GET path; the decoded JSON, or None for 404."""
+        status, data = self._request("GET", path, None, None)
+        if status == 404:
+            return None
+        return self._answer("GET", path, status, data)
+
+    def write(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+        """POST or DELETE path; the decoded JSON answer (None when empty). NotFound for 404, EngineAPIError for
+        another error status."""
+        status, data = self._request(method, path, body, timeout)
+        if status == 404:
+            raise NotFound(f"{method} {path}: {_message(data)}")
+        return self._answer(method, path, status, data)
+
+    @staticmethod
+    def _answer(method: str, path: str, status: int, data: bytes) -> Any:
+        if status >= 400:
+            raise EngineAPIError(f"{method} {path}: {status} {_message(data)}")
+        return json.loads(data) if data.strip() else None
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._open_lock:
+            conns, self._open = self._open, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
 
     def containers_with_label(self, label: str) -> list[dict]:
         """Summaries of every container (running or not) carrying the label (KEY or KEY=VALUE)."""
@@ -316,6 +401,9 @@ class LocalEngine:
     def info(self) -> dict:
         return self.get("/info") or {}
 
+    def version(self) -> dict:
+        return self.get("/version") or {}
+
     def image(self, image: str) -> dict | None:
         """docker image inspect; None when there is no such image. The name keeps its '/' and ':'
         (the daemon routes /images/{name:.*}/json), everything else is escaped."""
@@ -324,6 +412,14 @@ class LocalEngine:
     def volumes_with_label(self, label: str) -> list[dict]:
         filters = quote(json.dumps({"label": [label]}, separators=(",", ":")))
         return (self.get(f"/volumes?filters={filters}") or {}).get("Volumes") or []
+
+
+def _message(data: bytes) -> str:
+    """The daemon's error message out of its JSON answer."""
+    message = data.decode("utf-8", "replace").strip()
+    with contextlib.suppress(ValueError, AttributeError):
+        message = json.loads(message).get("message", message)
+    return message
 
 
 def daemon_cgroup_driver(base_url: str, timeout: int = 10) -> tuple[str | None, str]:

@@ -95,6 +95,7 @@ def pod_sandboxes(client: CriClient, pod: str, namespace: str) -> list[dict[str,
 class CriRuntime:
     name = "cri"
     restartable = False
+    sandbox_goes_with_members = False
 
     def __init__(self, client: CriClient, cri: CriPod, sandboxes: list[dict[str, Any]] | None = None) -> None:
         self.client = client

@@ -14,7 +14,7 @@ from typing import Any
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.names import slice_path, slice_unit, split_name
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
-from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException
+from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerClient, DockerException, DockerUnavailable
 from ansible_collections.podlab.playground.plugins.module_utils._kube.pod import KubeContainer, KubeMount, KubePod, KubePort, kube_restart_policy
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodError, PodExecutor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
@@ -165,6 +165,7 @@ def unlabelled_cgroups(containers: list[ContainerView], driver: str | None, know
 class DockerRuntime:
     name = "docker"
     restartable = True
+    sandbox_goes_with_members = True
 
     def __init__(self, client: DockerClient) -> None:
         self.client = client
@@ -204,7 +205,9 @@ class DockerRuntime:
 
 
 class DockerExecutor(PodExecutor):
-    runtime_errors = (DockerException,)
+    runtime_errors = (DockerException, DockerUnavailable)
+    # The members are created while the sandbox starts (a create needs only the sandbox's ID); each waits to start.
+    overlaps_background = frozenset({"member_create"})
 
     def __init__(self, client: DockerClient, spec: PodSpec, *, cgroup_parent: str | None, sandbox_id: str | None,
                  cgroups: dict[str, CgroupParentManager]) -> None:
@@ -242,7 +245,7 @@ class DockerExecutor(PodExecutor):
         self.sandbox_id = self._create(spec.sandbox_name, spec.sandbox_image, role=ROLE_SANDBOX, member="",
                                        spec_hash=spec.sandbox_hash(self.cgroup_parent), host_config=host_config, config=config)
         if action.data.get("start"):
-            self.client.start(self.sandbox_id)
+            self.in_background(action, self.client.start, self.sandbox_id)
 
     def _sandbox_start(self, action: PodAction) -> None:
         self.client.start(self.spec.sandbox_name)
@@ -258,6 +261,7 @@ class DockerExecutor(PodExecutor):
         member = self.members[action.data["member"]]
         container_id = self._create_member(member)
         if action.data.get("start"):
+            self.settled()  # it joins the sandbox's namespaces: the sandbox must be running
             self.client.start(container_id)
 
     def _member_start(self, action: PodAction) -> None:

@@ -127,7 +127,7 @@ def plan_pod(spec: PodSpec, observed: ObservedPod, runtime: PodRuntime, *, cgrou
              cgroup_actions: list[PodAction], cgroup_exists: bool) -> list[PodAction]:
     """The whole plan; cgroup_actions are the pod cgroup's own steps, first when the pod is made."""
     if spec.state == "absent":
-        return _plan_absent(spec, observed, cgroup_exists)
+        return _plan_absent(spec, observed, runtime, cgroup_exists)
     return _Planner(spec, observed, runtime, cgroup_parent).plan(cgroup_actions)
 
 
@@ -277,13 +277,13 @@ def _remove(container: ContainerView, reason: str, target: str = "", group: str 
     return PodAction("remove", target or container.name, reason, group, {"id": container.id, "role": container.role})
 
 
-def _plan_absent(spec: PodSpec, observed: ObservedPod, cgroup_exists: bool) -> list[PodAction]:
+def _plan_absent(spec: PodSpec, observed: ObservedPod, runtime: PodRuntime, cgroup_exists: bool) -> list[PodAction]:
     # A stable order (the runtime's list has none), so check mode and the real run say the same.
     members = [*(c for _n, c in sorted(observed.members.items())), *(c for _n, c in sorted(observed.inits.items())),
                *sorted(observed.strays, key=lambda c: (c.name, c.id))]
     actions = [_remove(c, "state: absent") for c in members]
     if observed.sandbox:
-        actions.append(_remove(observed.sandbox, "state: absent", spec.sandbox_name, group=""))
+        actions.append(_remove(observed.sandbox, "state: absent", spec.sandbox_name, group=G_REMOVE if runtime.sandbox_goes_with_members else ""))
     actions += [PodAction("volume_remove", v, "state: absent") for v in sorted(observed.volumes)]
     if cgroup_exists and spec.cgroup.get("create", True) and spec.cgroup_name:
         actions.append(PodAction("cgroup_remove", spec.cgroup_name, "state: absent"))

@@ -22,6 +22,10 @@ class PodRuntime(Protocol):
     name: str
     # A stopped sandbox or exited container can be started again (Docker); else it is made anew (CRI).
     restartable: bool
+    # state: absent removes the sandbox together with its members (Docker: each is a container of its own, and the
+    # members hold the namespaces they joined), else after them (CRI: containerd's StopPodSandbox then has no
+    # container left to stop; removing all at once measured slower, bench/cri_pod.py).
+    sandbox_goes_with_members: bool
 
     def observe(self, spec: PodSpec) -> ObservedPod: ...
 
