@@ -25,7 +25,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.lock import
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manifest import resolve_params
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import LABEL_CGROUP, ContainerView
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod, pid_of, running
-from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod, pulls_needed
+from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, image_pulls, plan_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.runtime import PodRuntime
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import (
     ARGUMENT_SPEC,
@@ -86,22 +86,23 @@ class PodManager:
         """Pull an image the runtime has (pull: always) and return its ID; one of pull_errors when it cannot."""
         raise NotImplementedError
 
-    def image_actions(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
-        """A missing image is pulled by the plan's first actions; pull: always asks the registry now, before planning,
-        for the image's new ID (check mode cannot know, and predicts no newer image)."""
+    def newer_images(self, spec: PodSpec, observed: ObservedPod) -> list[PodAction]:
+        """pull: always asks the registry now, before planning, for each present image's new ID (check mode cannot
+        know, and predicts no newer image); a newer one is a done pull in the plan and the observed ID for the planner.
+        A missing image is planned by image_pulls, with the containers that need it."""
         actions = []
+        if spec.pull != "always" or self.module.check_mode:
+            return actions
         for image, image_id in sorted(observed.image_ids.items()):
             if image_id is None:
-                # pull: never refuses it only if a container the plan makes needs it (pulls_needed)
-                actions.append(PodAction("pull", image, f"not {self.image_place}", data={"never": spec.pull == "never"}))
-            elif spec.pull == "always" and not self.module.check_mode:
-                try:
-                    new_id = self.pull_now(image)
-                except self.pull_errors as exc:
-                    raise PodSpecError(pull_failure(image, image_id, self.image_place, exc)) from None
-                if new_id != image_id:
-                    actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
-                    observed.image_ids[image] = new_id
+                continue
+            try:
+                new_id = self.pull_now(image)
+            except self.pull_errors as exc:
+                raise PodSpecError(pull_failure(image, image_id, self.image_place, exc)) from None
+            if new_id != image_id:
+                actions.append(PodAction("pull", image, "pull: always found a newer image", data={"done": True}))
+                observed.image_ids[image] = new_id
         return actions
 
     def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
@@ -204,7 +205,7 @@ class PodManager:
             spec = self.connect(built)
             observed = self.runtime.observe(spec)
             self.pod_absent = not observed.exists  # until a change: a refusal from here on leaves it so
-            actions = self.image_actions(spec, observed) if spec.state != "absent" else []
+            newer = self.newer_images(spec, observed) if spec.state != "absent" else []
             cg_manager, cg_plan, cgroup_parent = self.cgroup_plan(spec)
         except (PodSpecError, CgroupError) as exc:
             self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
@@ -213,8 +214,8 @@ class PodManager:
             self.fail(f"pod {name}: {self.read_error_message(exc)}")
             raise
         cgroup_steps = [PodAction("cgroup", spec.cgroup_name or "", a.describe(), data={"plan": cg_plan}) for a in cg_plan.actions] if cg_plan else []
-        actions += plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
-                            cgroup_exists=bool(cg_plan and cg_plan.before_exists))
+        actions = plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
+                           cgroup_exists=bool(cg_plan and cg_plan.before_exists))
         cgroups = {spec.cgroup_name: cg_manager} if cg_manager and spec.cgroup_name else {}
         try:
             for other in self.other_cgroups(spec, observed):
@@ -224,9 +225,10 @@ class PodManager:
         except CgroupError as exc:
             self.fail(f"pod {name}: {exc}")
         actions += self.runtime_actions(spec, observed)
-        actions = pulls_needed(actions, spec)
-        for refused in (a.target for a in actions if a.kind == "pull" and a.data.get("never")):
-            self.fail(f"pod {name}: image {refused} is not {self.image_place} and pull is never; {self.image_hint}")
+        missing = image_pulls(actions, spec, observed, self.image_place)
+        if missing and spec.pull == "never":
+            self.fail(f"pod {name}: image {missing[0].target} is not {self.image_place} and pull is never; {self.image_hint}")
+        actions = sorted(newer + missing, key=lambda a: a.target) + actions  # the pulls first, in image order
         if actions:
             self.before_apply(spec, actions)
 

@@ -113,14 +113,14 @@ def in_place_updates(member: MemberSpec, container: ContainerView, runtime: PodR
     return updates
 
 
-def pulls_needed(actions: list[PodAction], spec: PodSpec) -> list[PodAction]:
-    """The plan without the pulls of missing images that no container it makes runs on. As kubelet pulls when it
-    creates a container, a pod whose image left the host runs on untouched; the pull comes with the first container
-    that needs the image (pull: always's pulls, done before planning, stay)."""
+def image_pulls(actions: list[PodAction], spec: PodSpec, observed: ObservedPod, place: str) -> list[PodAction]:
+    """The pulls a plan needs: one for each missing image that a container the plan makes runs on, in image order. As
+    kubelet pulls when it creates a container, a pod whose image left the host runs on untouched; the pull comes with
+    the first container that needs the image. place says where the image is missing ("present on the Docker host")."""
     images = {"member_create": {m.name: m.image for m in spec.members}, "init_run": {m.name: m.image for m in spec.inits}}
     used = {spec.sandbox_image for a in actions if a.kind == "sandbox_create"}
     used |= {images[a.kind][a.data["member"]] for a in actions if a.kind in ("member_create", "init_run")}
-    return [a for a in actions if a.kind != "pull" or a.data.get("done") or a.target in used]
+    return [PodAction("pull", image, f"not {place}") for image in sorted(used) if image in observed.image_ids and observed.image_ids[image] is None]
 
 
 def plan_pod(spec: PodSpec, observed: ObservedPod, runtime: PodRuntime, *, cgroup_parent: str | None,

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.podlab.playground.plugins.module_utils._pod.docker import DockerRuntime, view
 from ansible_collections.podlab.playground.plugins.module_utils._pod.observe import ObservedPod
-from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction, plan_pod, pulls_needed
+from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import image_pulls, plan_pod
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import build_spec
 
 from .test_spec import member, params
@@ -177,17 +177,16 @@ def test_absent_of_nothing_is_a_no_op():
     assert plan(pod_spec(state="absent"), ObservedPod()) == []
 
 
-def with_pulls(spec, observed, images):
-    pulls = [PodAction("pull", image, "not on the Docker host") for image in images]
-    actions = pulls + plan_pod(spec, observed, DockerRuntime(None), cgroup_parent=PARENT, cgroup_actions=[], cgroup_exists=True)
-    return [a.describe() for a in pulls_needed(actions, spec)]
+def with_pulls(spec, observed):
+    actions = plan_pod(spec, observed, DockerRuntime(None), cgroup_parent=PARENT, cgroup_actions=[], cgroup_exists=True)
+    return [a.describe() for a in image_pulls(actions, spec, observed, "on the Docker host") + actions]
 
 
 def test_a_missing_image_a_running_pod_uses_is_not_pulled():
     spec = pod_spec()
     observed = healthy(spec)
     observed.image_ids["podlab/busybox:1"] = None  # untagged while the members run on it
-    assert with_pulls(spec, observed, ["podlab/busybox:1"]) == []
+    assert with_pulls(spec, observed) == []
 
 
 def test_a_missing_image_is_pulled_for_the_container_that_needs_it():
@@ -195,18 +194,18 @@ def test_a_missing_image_is_pulled_for_the_container_that_needs_it():
     observed = healthy(spec)
     observed.image_ids["podlab/busybox:1"] = None
     del observed.members["app"]
-    assert with_pulls(spec, observed, ["podlab/busybox:1"]) == ["pull image podlab/busybox:1 (not on the Docker host)", "create container foo_app (missing)"]
+    assert with_pulls(spec, observed) == ["pull image podlab/busybox:1 (not on the Docker host)", "create container foo_app (missing)"]
 
 
 def test_a_new_pod_pulls_the_sandbox_and_member_images():
     spec = pod_spec(containers=[member("app", image="podlab/httpd:1")])
     observed = ObservedPod(image_ids={"podlab/pause:1": None, "podlab/busybox:1": "sha256:busybox", "podlab/httpd:1": None})
-    plan = with_pulls(spec, observed, ["podlab/httpd:1", "podlab/pause:1"])
+    plan = with_pulls(spec, observed)
     assert plan[:2] == ["pull image podlab/httpd:1 (not on the Docker host)", "pull image podlab/pause:1 (not on the Docker host)"]
     assert "create container foo_app (missing)" in plan
 
 
-def test_pull_always_finds_stay_when_nothing_is_made():
+def test_an_image_no_container_of_the_pod_runs_on_is_never_pulled():
     spec = pod_spec()
-    done = PodAction("pull", "podlab/busybox:1", "pull: always found a newer image", data={"done": True})
-    assert [a.describe() for a in pulls_needed([done], spec)] == ["pull image podlab/busybox:1 (pull: always found a newer image)"]
+    observed = ObservedPod(image_ids={"podlab/pause:1": "sha256:pause", "podlab/busybox:1": "sha256:busybox", "podlab/other:1": None})
+    assert "pull image podlab/other:1 (not on the Docker host)" not in with_pulls(spec, observed)
