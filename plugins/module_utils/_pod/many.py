@@ -240,4 +240,3 @@ class ManyPods:
                            msg=of_pod(prepared.name, exc.msg), warnings=prepared.stand_in.warnings)
         return Outcome(prepared.name, changed=result["changed"], actions=result["actions"], pod=result["pod"],
                        diff=result["diff"], warnings=prepared.stand_in.warnings)
-
