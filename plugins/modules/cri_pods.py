@@ -38,7 +38,9 @@ attributes:
         tells whether a newer image exists.
   diff_mode:
     support: full
-    details: One diff per pod, headed C(pod NAME), with the sandbox, every member and init container and the volumes, before and after.
+    details:
+      - A list of diffs, one per pod that ran, headed C(pod NAME), with the sandbox, every member and init container and the
+        volumes, before and after. Ansible's diff callback shows each as its own diff, and a pod with nothing to change shows none.
   idempotent:
     support: full
     details:

@@ -22,6 +22,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors i
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodExecutor
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import PodManager
+from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import _of_pod as of_pod  # "pod NAME: ..."
 from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec, PodSpecError
 
@@ -40,11 +41,6 @@ class PodFailed(Exception):
         super().__init__(msg)
         self.msg = msg
         self.details = details
-
-
-def of_pod(pod: str, message: str) -> str:
-    """A message that names the pod first, as every message of the pod modules does."""
-    return message if message.startswith("pod ") else f"pod {pod}: {message}"
 
 
 class PodModule:
