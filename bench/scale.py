@@ -12,7 +12,8 @@ Each cell is a runtime (docker: docker_pod; cri: cri_pod), a way and a size N. T
 module's manager in a fresh Python process that makes the N pods one after another (the create play),
 then another that removes them (the remove play), with the stand-in for AnsibleModule of bench/_common.py.
 The `ansible` way runs a generated playbook whose one task loops the module over the N pods, then another
-that removes them, through ansible-playbook. Between the two plays, ns_facts' engine reads all N pods in
+that removes them, through ansible-playbook. The `ansible-list` way does the same with one task of the list module
+(docker_pods, cri_pods) that makes (removes) all N pods in one module process. Between the two plays, ns_facts' engine reads all N pods in
 this process. What counts are the ratios within one run: time per pod at the largest size against the
 smallest, and ns_facts' time per container likewise; the cells are interleaved (see docs/bench.md).
 """
@@ -58,7 +59,8 @@ from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec im
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC as POD_SPEC
 
-PREFIX = f"scale{os.getpid()}"
+# The run's name, in every pod's name and the CRI pods' label; the engine way's child processes get their parent's.
+PREFIX = os.environ.get("PODLAB_BENCH_RUN") or f"scale{os.getpid()}"
 CRI_NAMESPACE = "podlab-bench"
 LABEL_RUN = ("io.podlab.bench.run", PREFIX)
 MEMBERS = 3
@@ -67,6 +69,9 @@ PYTHON = ROOT / ".venv" / "2.19" / "bin" / "python"
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "2.19" / "bin" / "ansible-playbook"
 GNU_TIME = "/usr/bin/time"  # Debian's `time` package: wait4()'s rusage of the command it runs
 MODULES = {"docker": "podlab.playground.docker_pod", "cri": "podlab.playground.cri_pod"}
+LIST_MODULES = {"docker": "podlab.playground.docker_pods", "cri": "podlab.playground.cri_pods"}
+WAYS = ("engine", "ansible", "ansible-list")
+WAY_CODES = {"engine": "e", "ansible": "a", "ansible-list": "l"}  # in the pods' names
 STATES = {"create": ("started", "running"), "remove": ("absent", "absent")}
 TARGET = 1.2  # per pod (per container for ns_facts) at the largest size at most 1.2 x at the smallest
 
@@ -126,9 +131,9 @@ class Play:
     """One play over N pods: its process's wall time, the time of its pod runs, and the peak RSS it saw."""
 
     wall_ms: float
-    in_play_ms: float  # engine: the manager runs summed; ansible: the loop task's time (the callback)
-    peak_rss_kib: int  # engine: the play's process (VmHWM); ansible: the largest of the N module processes (ru_maxrss)
-    base_rss_kib: int  # engine: the play's process after its imports; ansible: the smallest module process
+    in_play_ms: float  # engine: the manager runs summed; ansible, ansible-list: the one task's time (the callback)
+    peak_rss_kib: int  # engine: the play's process (VmHWM); ansible(-list): the largest of its module processes (ru_maxrss)
+    base_rss_kib: int  # engine: the play's process after its imports; ansible(-list): the smallest module process
     module_runs: int
     pod_ms: list[float] = field(default_factory=list)
 
@@ -136,7 +141,7 @@ class Play:
 def engine_play(runtime: str, play: str, pods: Sequence[str]) -> Play:
     argv = [sys.executable, __file__, "--play", play, "--runtime", runtime, "--pods", ",".join(pods)]
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, cwd=ROOT, env=dict(os.environ, PODLAB_BENCH_RUN=PREFIX), capture_output=True, text=True, check=False)
     wall = (time.perf_counter() - start) * 1000
     if proc.returncode != 0:
         raise EngineFailed(f"the engine's {play} play of {len(pods)} {runtime} pods failed (rc={proc.returncode}): {proc.stderr[-3000:]}")
@@ -144,18 +149,23 @@ def engine_play(runtime: str, play: str, pods: Sequence[str]) -> Play:
     return Play(wall, sum(out["pod_ms"]), out["peak_rss_kib"], out["rss_after_imports_kib"], len(pods), out["pod_ms"])
 
 
-def playbook(runtime: str, play: str, pods: Sequence[str]) -> list[dict[str, Any]]:
-    """One play, one task looping the module over the pods (JSON is YAML)."""
-    params = module_params(runtime, "{{ item }}", STATES[play][0])
+def playbook(runtime: str, play: str, pods: Sequence[str], way: str) -> list[dict[str, Any]]:
+    """One play (JSON is YAML): one task looping the module over the pods (ansible), or one task of the list module
+    with the pods' shared options in its defaults (ansible-list)."""
     verb = "Make" if play == "create" else "Remove"
-    return [{"name": f"{verb} {len(pods)} {runtime} pods", "hosts": "localhost", "gather_facts": False,
-             "tasks": [{"name": f"{verb} each pod", MODULES[runtime]: params, "loop": list(pods), "loop_control": {"label": "{{ item }}"}}]}]
+    if way == "ansible-list":
+        shared = {k: v for k, v in module_params(runtime, "", STATES[play][0]).items() if k != "name"}
+        task = {"name": f"{verb} the pods in one task", LIST_MODULES[runtime]: {"defaults": shared, "pods": [{"name": p} for p in pods]}}
+    else:
+        task = {"name": f"{verb} each pod", MODULES[runtime]: module_params(runtime, "{{ item }}", STATES[play][0]),
+                "loop": list(pods), "loop_control": {"label": "{{ item }}"}}
+    return [{"name": f"{verb} {len(pods)} {runtime} pods", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
 
 
-def ansible_play(runtime: str, play: str, pods: Sequence[str], workdir: Path) -> Play:
+def ansible_play(runtime: str, play: str, pods: Sequence[str], workdir: Path, way: str) -> Play:
     """ansible-playbook on the generated playbook; every module process runs under GNU time, which appends its peak RSS."""
     book, rss, times = workdir / f"{play}.yml", workdir / "rss.txt", workdir / "times.json"
-    book.write_text(json.dumps(playbook(runtime, play, pods), indent=1) + "\n")
+    book.write_text(json.dumps(playbook(runtime, play, pods, way), indent=1) + "\n")
     rss.write_text("")
     times.unlink(missing_ok=True)
     # Ansible quotes the interpreter as one word: a script that hands the module to GNU time.
@@ -174,8 +184,9 @@ def ansible_play(runtime: str, play: str, pods: Sequence[str], workdir: Path) ->
         raise EngineFailed(f"ansible-playbook {play} of {len(pods)} {runtime} pods failed (rc={proc.returncode}): "
                            f"{proc.stdout[-3000:]}{proc.stderr[-1000:]}")
     peaks = [int(line) for line in rss.read_text().split()]
-    if len(peaks) != len(pods):
-        raise EngineFailed(f"ansible-playbook {play}: {len(peaks)} module processes for {len(pods)} pods")
+    processes = 1 if way == "ansible-list" else len(pods)
+    if len(peaks) != processes:
+        raise EngineFailed(f"ansible-playbook {play}: {len(peaks)} module processes for {len(pods)} pods, {processes} expected")
     task = json.loads(times.read_text())["tasks"][-1]["ms"]
     return Play(wall, task, max(peaks), min(peaks), len(peaks))
 
@@ -221,7 +232,7 @@ class Cell:
 
     @property
     def pods(self) -> list[str]:
-        return [f"{PREFIX}-{self.runtime[0]}{self.way[0]}{self.size}-{self.repeat}-{i}" for i in range(self.size)]
+        return [f"{PREFIX}-{self.runtime[0]}{WAY_CODES[self.way]}{self.size}-{self.repeat}-{i}" for i in range(self.size)]
 
     @property
     def containers(self) -> int:
@@ -248,7 +259,7 @@ class Run:
     def play(self, cell: Cell, play: str) -> Play:
         if cell.way == "engine":
             return engine_play(cell.runtime, play, cell.pods)
-        return ansible_play(cell.runtime, play, cell.pods, self.workdir)
+        return ansible_play(cell.runtime, play, cell.pods, self.workdir, cell.way)
 
     def measure(self, cell: Cell) -> None:
         if self.cri and cell.runtime == "cri":
@@ -329,7 +340,7 @@ def print_table(cells: list[Cell]) -> None:
     print("\n| runtime | way | pods | create s | per pod ms | remove s | per pod ms | ns_facts ms | per container ms | "
           "peak RSS MiB, create (base) | remove (base) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for runtime, way, size in sorted({(c.runtime, c.way, c.size) for c in cells}, key=lambda k: (k[0] != "docker", k[1] != "engine", k[2])):
+    for runtime, way, size in sorted({(c.runtime, c.way, c.size) for c in cells}, key=lambda k: (k[0] != "docker", WAYS.index(k[1]), k[2])):
         group = [c for c in cells if (c.runtime, c.way, c.size) == (runtime, way, size)]
         worst = max(group, key=lambda c: c.plays[0].peak_rss_kib)
         print(f"| {runtime} | {way} | {size} | {median_of(group, lambda c: c.create.wall_ms) / 1000:.1f} "
@@ -395,6 +406,7 @@ def print_rss_note(cells: list[Cell]) -> None:
         "engine": "the play's whole process (one Python making or removing every pod: VmHWM); base: the same process after its "
                   "imports (the benchmark's and both engines')",
         "ansible": "the largest of the N module processes of the play (GNU time's %M: wait4's ru_maxrss of each); base: the smallest",
+        "ansible-list": "the play's one module process, making or removing every pod (GNU time's %M); base: the same",
     }
     for way, text in notes.items():
         if any(c.way == way for c in cells):
@@ -418,7 +430,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("--sizes", type=csv(int), default=[10, 30, 100], help="pods per cell (default 10,30,100)")
     parser.add_argument("--runtimes", type=csv(str, ("docker", "cri")), default=["docker", "cri"], help="docker,cri (default both)")
-    parser.add_argument("--ways", type=csv(str, ("engine", "ansible")), default=["engine", "ansible"], help="engine,ansible (default both)")
+    parser.add_argument("--ways", type=csv(str, WAYS), default=list(WAYS), help=f"{','.join(WAYS)} (default all)")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions of every cell, in a rotated order (default 1)")
     parser.add_argument("--facts-rounds", type=int, default=5, help="ns_facts runs over each cell's pods (default 5; the median counts)")
     parser.add_argument("--cri-socket", default=DEFAULT_CRI_SOCKET, help=f"the CRI runtime's socket (default {DEFAULT_CRI_SOCKET})")
@@ -433,8 +445,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def preflights(args: argparse.Namespace) -> None:
     preflight()
-    if "ansible" in args.ways and not Path(GNU_TIME).exists():
-        raise SystemExit(f"{GNU_TIME} is missing (Debian's time package); the ansible way reads each module's peak RSS with it")
+    if {"ansible", "ansible-list"} & set(args.ways) and not Path(GNU_TIME).exists():
+        raise SystemExit(f"{GNU_TIME} is missing (Debian's time package); the ansible ways read each module's peak RSS with it")
     if "cri" in args.runtimes:
         if not Path(args.cri_socket.removeprefix("unix://")).exists():
             raise SystemExit(f"no CRI socket at {args.cri_socket}; start containerd with: ansible-playbook playbooks/cri_node.yml")
@@ -449,7 +461,7 @@ def cell_line(i: int, total: int, cell: Cell) -> str:
     c, r = cell.create, cell.remove
     if not c or not r:
         return f"cell {i}/{total}: {cell.runtime} {cell.way} {cell.size} pods: incomplete"
-    return (f"cell {i:>2}/{total}: {cell.runtime:<6} {cell.way:<7} {cell.size:>3} pods: create {c.wall_ms / 1000:.1f} s "
+    return (f"cell {i:>2}/{total}: {cell.runtime:<6} {cell.way:<12} {cell.size:>3} pods: create {c.wall_ms / 1000:.1f} s "
             f"({c.in_play_ms / cell.size:.0f} ms/pod in play), ns_facts {statistics.median(cell.facts_ms):.0f} ms, "
             f"remove {r.wall_ms / 1000:.1f} s ({r.in_play_ms / cell.size:.0f} ms/pod), peak RSS {c.peak_rss_kib // 1024} MiB; "
             f"load {os.getloadavg()[0]:.1f}")
