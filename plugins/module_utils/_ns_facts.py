@@ -20,12 +20,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors i
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import read_limits
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError, CriUnavailable, socket_path
-from ansible_collections.podlab.playground.plugins.module_utils._docker import (
-    DockerClient,
-    DockerException,
-    DockerUnavailable,
-    docker_host,
-)
+from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerException, DockerUnavailable, docker_host
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_cri import (
     JOIN_HOST,
@@ -36,6 +31,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_cri im
     read_cri_pods,
     split_ref,
 )
+from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_docker import DockerReads, Read, inspect_read, list_read
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_MEMBER,
     LABEL_POD,
@@ -181,55 +177,65 @@ class NsFactsManager:
         self.proc = self.params["proc"]
         self.warnings: list[str] = []
         self.layout: Layout | None = None
-        self._engine: DockerClient | None = None
+        self._docker: DockerReads | None = None
+        self._names: dict[str, dict[str, Any]] = {}  # container name -> its inspect, for find()
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
         self.cri_pods: dict[str, CriPod] = {}  # cri_pods entry -> what the CRI runtime has
 
     # -- reading: Docker -----------------------------------------------------
 
-    def engine(self) -> DockerClient:
-        if self._engine is None:
-            self._engine = DockerClient(docker_host(self.params.get("docker_host")))
-        return self._engine
+    def docker(self) -> DockerReads:
+        if self._docker is None:
+            self._docker = DockerReads(docker_host(self.params.get("docker_host")))
+        return self._docker
 
     def find(self, ref: str) -> dict[str, Any] | None:
         """An inspected container by ID, name or a prefix of one ID only, as Docker resolves 'container:REF' modes; None when the
         run has not read it (or a prefix names several: Docker then decides)."""
-        name = ref.lstrip("/")
-        exact = [i for cid, i in self.inspected.items() if cid == ref or i["Name"].lstrip("/") == name]
-        if exact:
-            return exact[0]
+        if ref in self.inspected:
+            return self.inspected[ref]
+        if len(self._names) != len(self.inspected):  # inspected was filled elsewhere (the unit tests)
+            self._names = {i["Name"].lstrip("/"): i for i in self.inspected.values()}
+        named = self._names.get(ref.lstrip("/"))
+        if named is not None:
+            return named
         prefixed = [i for cid, i in self.inspected.items() if ref and cid.startswith(ref)]
         return prefixed[0] if len(prefixed) == 1 else None
 
-    def inspect(self, ref: str) -> dict[str, Any] | None:
-        known = self.find(ref)
-        if known is not None:
-            return known
-        inspected = self.engine().inspect(ref)
-        if inspected is not None:
-            self.inspected[inspected["Id"]] = inspected
-        return inspected
+    def record(self, inspected: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Keep an inspect (the first of a container, if two refs named it), and read its main process's /proc right away:
+        Docker first, then the kernel (so that PID reuse between the two is unlikely), while the daemon answers the next."""
+        if inspected is None:
+            return None
+        kept = self.inspected.setdefault(inspected["Id"], inspected)
+        self._names[kept["Name"].lstrip("/")] = kept
+        self.container_process(kept)
+        return kept
 
     def read_docker(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
-        """The named containers and the pods' containers, inspected, plus every container their modes join."""
-        named = {ref: self.inspect(ref) for ref in self.params["containers"]}
+        """The named containers and the pods' containers, inspected, plus every container their modes join: three batches
+        (the named containers and one list for all pods; the pods' containers not read yet; the joined ones not read yet)."""
+        refs = self.params["containers"]
         pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
+        first: list[Read] = [inspect_read(ref) for ref in refs]
         if pods:
             # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
-            label = f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD
-            for summary in self.engine().containers_with_label(label):
-                pod = (summary.get("Labels") or {}).get(LABEL_POD)
-                if pod in pods:
-                    inspected = self.inspect(summary["Id"])
-                    if inspected is not None:  # removed between the list and the inspect
-                        pods[pod].append(inspected)
-        for inspected in list(self.inspected.values()):
-            for mode in recorded_modes(inspected).values():
-                ref = joined_container(mode)
-                if ref is not None:
-                    self.inspect(ref)
+            first.append(list_read(f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD))
+        answers: dict[Read, Any] = {}
+        for read, answer in self.docker().read(first):
+            answers[read] = self.record(answer) if read.kind == "inspect" else answer
+        named = {ref: answers[inspect_read(ref)] for ref in refs}
+        summaries = [s for s in answers.get(first[-1], []) if (s.get("Labels") or {}).get(LABEL_POD) in pods] if pods else []
+        for _read, inspected in self.docker().read([inspect_read(s["Id"]) for s in summaries if s["Id"] not in self.inspected]):
+            self.record(inspected)
+        for summary in summaries:
+            if summary["Id"] in self.inspected:  # else removed between the list and the inspect
+                pods[summary["Labels"][LABEL_POD]].append(self.inspected[summary["Id"]])
+        joined = {ref for inspected in list(self.inspected.values()) for mode in recorded_modes(inspected).values()
+                  if (ref := joined_container(mode)) is not None and self.find(ref) is None}
+        for _read, inspected in self.docker().read([inspect_read(ref) for ref in sorted(joined)]):
+            self.record(inspected)
         return named, pods
 
     # -- reading: the CRI ----------------------------------------------------
@@ -472,9 +478,13 @@ class NsFactsManager:
     # -- the run -------------------------------------------------------------
 
     def read(self) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
-        """Every read the facts need: Docker first (so PID reuse is unlikely between the two), then /proc, then hostnames."""
+        """Every read the facts need: the host's reference and the pids asked for; Docker, each container's /proc as soon as
+        its inspect is in (so PID reuse is unlikely between the two); the CRI pods and theirs; then the hostnames."""
         named: dict[str, dict[str, Any] | None] = {}
         pods: dict[str, list[dict[str, Any]]] = {}
+        source, host_pid = self.reference()
+        for pid in self.params["pids"]:
+            self.process(pid, "process")
         if self.params["containers"] or self.params["pods"]:
             try:
                 named, pods = self.read_docker()
@@ -483,15 +493,12 @@ class NsFactsManager:
             except DockerException as exc:
                 self.module.fail_json(msg=f"ns_facts: the Docker daemon refused a read: {exc}")
             finally:
-                if self._engine is not None:
-                    self._engine.close()
-        if self.params["cri_pods"]:
-            self.cri_pods = self.read_cri()
-        source, host_pid = self.reference()
-        for pid in self.params["pids"]:
-            self.process(pid, "process")
+                if self._docker is not None:
+                    self._docker.close()
         for inspected in self.inspected.values():
             self.container_process(inspected)
+        if self.params["cri_pods"]:
+            self.cri_pods = self.read_cri()
         for ref, container in self.cri_processes():
             self.process(container.pid, f"cri pod {ref}: " + ("the sandbox" if container.role == ROLE_SANDBOX else f"container {container.name}"))
         self.fill_hostnames()
