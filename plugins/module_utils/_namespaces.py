@@ -248,8 +248,8 @@ def persistent_namespaces(pid: int | str = "self", proc: str = "/proc") -> list[
     except ProcessGone:
         return []
     found: dict[tuple[str, int], dict[str, Any]] = {}
-    for mount in mountinfo.parse(text):
-        match = _NSFS_ROOT.fullmatch(mount.root) if mount.fstype == "nsfs" else None
+    for mount in mountinfo.parse(text, ("nsfs",)):
+        match = _NSFS_ROOT.fullmatch(mount.root)
         if match is None:
             continue
         # The same mount can be listed twice (propagation); the path and the namespace make it one.
