@@ -47,6 +47,9 @@ def _open_dir(path: str, dir_fd: int | None = None) -> int:
         raise ProcessGone(path) from None
 
 
+_READ_SIZE = 65536
+
+
 def _read_at(name: str, dir_fd: int | None = None) -> str:
     """A whole /proc file (read until EOF: a seq file may come in pieces), decoded."""
     try:
@@ -54,12 +57,10 @@ def _read_at(name: str, dir_fd: int | None = None) -> str:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(name) from None
     try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        chunks = [os.read(fd, _READ_SIZE)]
+        # a short read is the end: /proc's seq files give all they have that fits (saves the read that would give b"")
+        while len(chunks[-1]) == _READ_SIZE:
+            chunks.append(os.read(fd, _READ_SIZE))
     except ProcessLookupError:
         raise ProcessGone(name) from None
     finally:
@@ -91,22 +92,27 @@ def _read(path: str) -> str:
     return _read_at(path)
 
 
-_STATUS_FIELDS = re.compile(r"^(Name|PPid|NSpid):(.*)$", re.MULTILINE)
+_STATUS_FIELDS = re.compile(r"^(Name|PPid|NSpid|Threads):(.*)$", re.MULTILINE)
 
 
 def parse_status(text: str, pid: int | str) -> dict[str, Any]:
-    """Command name, parent and the NSpid chain (the PID in each nested PID namespace, outermost first) of a status file."""
+    """Command name, parent, the NSpid chain (the PID in each nested PID namespace, outermost first) and the number of
+    threads (None when the file does not say) of a status file."""
     fields = dict(_STATUS_FIELDS.findall(text))
+    threads = fields.get("Threads", "").strip()
     return {
         "comm": fields.get("Name", "").strip(),
         "ppid": int(fields.get("PPid", "0").strip() or 0),
         "nspid": [int(p) for p in fields.get("NSpid", str(pid)).split()],
+        "threads": int(threads) if threads.isdigit() else None,
     }
 
 
 def read_status(pid: int | str, proc: str = "/proc") -> dict[str, Any]:
     """Command name, parent and the NSpid chain of /proc/PID/status."""
-    return parse_status(_read(f"{proc}/{pid}/status"), pid)
+    status = parse_status(_read(f"{proc}/{pid}/status"), pid)
+    del status["threads"]
+    return status
 
 
 def parse_cgroups(text: str) -> dict[str, Any]:
@@ -222,7 +228,8 @@ def snapshot(pid: int | str, proc: str = "/proc") -> dict[str, Any]:
             os.close(ns_fd)
         status = parse_status(_read_at("status", pid_fd), pid)
         cgroup = parse_cgroups(_read_at("cgroup", pid_fd))
-        threads = _threads_differing_at(pid_fd, pid, namespaces)
+        # one thread (the status says so): no other thread can be elsewhere, and task/ need not be listed
+        threads = [] if status["threads"] == 1 else _threads_differing_at(pid_fd, pid, namespaces)
     finally:
         os.close(pid_fd)
     return {
