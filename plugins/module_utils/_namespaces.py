@@ -57,10 +57,12 @@ def _read_at(name: str, dir_fd: int | None = None) -> str:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(name) from None
     try:
-        chunks = [os.read(fd, _READ_SIZE)]
-        # a short read is the end: /proc's seq files give all they have that fits (saves the read that would give b"")
-        while len(chunks[-1]) == _READ_SIZE:
-            chunks.append(os.read(fd, _READ_SIZE))
+        chunks = []
+        while True:  # to the end: a seq file (mountinfo) may answer a read with less than it has
+            chunk = os.read(fd, _READ_SIZE)
+            if not chunk:
+                break
+            chunks.append(chunk)
     except ProcessLookupError:
         raise ProcessGone(name) from None
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,7 @@ class NsFactsManager:
         self.warnings: list[str] = []
         self.layout: Layout | None = None
         self._docker: DockerReads | None = None
+        self._host: tuple[str, int] | None = None  # (source, pid) of the host's reference, once read
         self._names: dict[str, dict[str, Any]] = {}  # container name -> its inspect, for find()
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
@@ -213,9 +215,10 @@ class NsFactsManager:
         self.container_process(kept)
         return kept
 
-    def read_docker(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
+    def read_docker(self, meanwhile: Callable[[], None] | None = None) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
         """The named containers and the pods' containers, inspected, plus every container their modes join: three batches
-        (the named containers and one list for all pods; the pods' containers not read yet; the joined ones not read yet)."""
+        (the named containers and one list for all pods; the pods' containers not read yet; the joined ones not read yet).
+        meanwhile: what to do while the daemon answers the first batch."""
         refs = self.params["containers"]
         pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
         first: list[Read] = [inspect_read(ref) for ref in refs]
@@ -223,7 +226,10 @@ class NsFactsManager:
             # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
             first.append(list_read(f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD))
         answers: dict[Read, Any] = {}
-        for read, answer in self.docker().read(first):
+        pending = self.docker().read(first)
+        if meanwhile is not None:
+            meanwhile()
+        for read, answer in pending:
             answers[read] = self.record(answer) if read.kind == "inspect" else answer
         named = {ref: answers[inspect_read(ref)] for ref in refs}
         summaries = [s for s in answers.get(first[-1], []) if (s.get("Labels") or {}).get(LABEL_POD) in pods] if pods else []
@@ -478,16 +484,14 @@ class NsFactsManager:
     # -- the run -------------------------------------------------------------
 
     def read(self) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
-        """Every read the facts need: the host's reference and the pids asked for; Docker, each container's /proc as soon as
-        its inspect is in (so PID reuse is unlikely between the two); the CRI pods and theirs; then the hostnames."""
+        """Every read the facts need: the host's reference and the pids asked for (while the daemon answers the first
+        Docker batch); Docker, each container's /proc as soon as its inspect is in (so PID reuse is unlikely between the
+        two); the CRI pods and theirs; then the hostnames."""
         named: dict[str, dict[str, Any] | None] = {}
         pods: dict[str, list[dict[str, Any]]] = {}
-        source, host_pid = self.reference()
-        for pid in self.params["pids"]:
-            self.process(pid, "process")
         if self.params["containers"] or self.params["pods"]:
             try:
-                named, pods = self.read_docker()
+                named, pods = self.read_docker(meanwhile=self.read_host)
             except DockerUnavailable as exc:
                 self.module.fail_json(msg=f"ns_facts: containers and pods need the Docker daemon: {exc}")
             except DockerException as exc:
@@ -495,6 +499,8 @@ class NsFactsManager:
             finally:
                 if self._docker is not None:
                     self._docker.close()
+        if self._host is None:
+            self.read_host()
         for inspected in self.inspected.values():
             self.container_process(inspected)
         if self.params["cri_pods"]:
@@ -502,8 +508,16 @@ class NsFactsManager:
         for ref, container in self.cri_processes():
             self.process(container.pid, f"cri pod {ref}: " + ("the sandbox" if container.role == ROLE_SANDBOX else f"container {container.name}"))
         self.fill_hostnames()
+        source, host_pid = self._host or ("self", os.getpid())
         host = {"source": source, **(self.snapshots.get(host_pid) or {})}  # a copy, so made after fill_hostnames()
         return host, named, pods
+
+    def read_host(self) -> None:
+        """What needs no container: the host's reference, the pids asked for, the cgroup layout."""
+        self._host = self.reference()
+        for pid in self.params["pids"]:
+            self.process(pid, "process")
+        self.cgroup_version()
 
     def cri_processes(self) -> list[tuple[str, CriContainer]]:
         """(cri_pods entry, container) for every CRI sandbox and container with a PID (the runtime says it runs)."""

@@ -202,15 +202,22 @@ class PipelinedReader:
 
     def read(self, reads: Sequence[Read]) -> Iterator[tuple[Read, Any]]:
         """(read, decoded answer) for every read, in the order the answers complete; see decoded().
-        The requests are all written before the first answer is awaited."""
+        The requests are all written now, before this returns; the answers are awaited as the iterator is consumed."""
         reads = list(dict.fromkeys(reads))
         if not reads:
-            return
+            return iter(())
         while len(self._open) < min(self.connections, len(reads)):
             self._open.append(self._connect())
         used = self._open[:min(self.connections, len(reads))]
-        for i, conn in enumerate(used):
-            self._send(conn, reads[i::len(used)])
+        try:
+            for i, conn in enumerate(used):
+                self._send(conn, reads[i::len(used)])
+        except DockerUnavailable:
+            self.close()
+            raise
+        return self._answers(used)
+
+    def _answers(self, used: list[_Connection]) -> Iterator[tuple[Read, Any]]:
         retried: set[int] = set()
         selector = selectors.DefaultSelector()
         try:
@@ -278,10 +285,13 @@ class DockerReads:
         self._client = None if self._pipelined else DockerClient(base_url, int(timeout))
 
     def read(self, reads: Sequence[Read]) -> Iterator[tuple[Read, Any]]:
-        """(read, answer): a list's summaries, or a container's inspect (None: no such container)."""
+        """(read, answer): a list's summaries, or a container's inspect (None: no such container). The local daemon
+        has all the requests when this returns; any other is asked one call at a time as the iterator is consumed."""
         if self._pipelined is not None:
-            yield from self._pipelined.read(reads)
-            return
+            return self._pipelined.read(reads)
+        return self._one_by_one(reads)
+
+    def _one_by_one(self, reads: Sequence[Read]) -> Iterator[tuple[Read, Any]]:
         client = self._client
         if client is None:  # not reached: one of the two is set
             return
