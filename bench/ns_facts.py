@@ -487,8 +487,9 @@ def hostname_probe(fleet: Fleet, n: int) -> dict[str, Any]:
 
 
 def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
-    """The Docker reads alone for the fleet: per-pod lists + sequential inspects (the engine), one list + sequential or
-    pooled inspects, and one list without inspects (what a design that finds PIDs in /proc would need)."""
+    """The Docker reads alone for the fleet: per-pod lists + sequential inspects (the first design), one list + sequential,
+    pooled, kept-alive or pipelined inspects (the engine), and one list without inspects (what a design that finds PIDs in
+    /proc would need)."""
     api = docker.APIClient(version="auto")
     # requests looks for proxy settings in the environment on every request (Session.trust_env); a unix socket has no proxy.
     bare = docker.APIClient(version="auto")
@@ -517,6 +518,16 @@ def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
         finally:
             engine.close()
 
+    def pipelined() -> int:
+        reads = _ns_facts_docker.DockerReads("unix:///var/run/docker.sock")
+        try:
+            wanted = set(fleet.pods)
+            summaries = next(iter(reads.read([_ns_facts_docker.list_read("podlab.pod")])))[1]
+            ids = [c["Id"] for c in summaries if c["Labels"].get("podlab.pod") in wanted]
+            return len(list(reads.read([_ns_facts_docker.inspect_read(i) for i in ids])))
+        finally:
+            reads.close()
+
     def one_list_pooled() -> int:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return len(list(pool.map(api.inspect_container, one_list())))
@@ -526,7 +537,9 @@ def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
         Method("one-seq", f"1 list (label key podlab.pod) + {fleet.size} inspects, sequential", one_list_sequential),
         Method("one-bare", f"1 list + {fleet.size} inspects, sequential, client.trust_env = False", one_list_bare),
         Method("one-pool", f"1 list + {fleet.size} inspects, 8 threads", one_list_pooled),
-        Method("keepalive", f"1 list + {fleet.size} inspects over one kept-alive connection (the engine: LocalEngine)", keepalive),
+        Method("keepalive", f"1 list + {fleet.size} inspects over one kept-alive connection (LocalEngine, the engine's way before)", keepalive),
+        Method("pipelined", f"1 list + {fleet.size} inspects written at once over {_ns_facts_docker.CONNECTIONS} connections "
+               "(the engine: _ns_facts_docker, HTTP/1.1 pipelining)", pipelined),
         Method("list-only", "1 list, no inspect", lambda: len(one_list())),
     ]
     counts = {w.key: w.run() for w in ways}

@@ -180,6 +180,7 @@ class NsFactsManager:
         self.layout: Layout | None = None
         self._docker: DockerReads | None = None
         self._host: tuple[str, int] | None = None  # (source, pid) of the host's reference, once read
+        self._pins: list[dict[str, Any]] | None = None  # persistent_namespaces() in the reference's mount namespace
         self._names: dict[str, dict[str, Any]] = {}  # container name -> its inspect, for find()
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
@@ -513,11 +514,12 @@ class NsFactsManager:
         return host, named, pods
 
     def read_host(self) -> None:
-        """What needs no container: the host's reference, the pids asked for, the cgroup layout."""
+        """What needs no container: the host's reference, the pids asked for, the cgroup layout, the nsfs mounts."""
         self._host = self.reference()
         for pid in self.params["pids"]:
             self.process(pid, "process")
         self.cgroup_version()
+        self._pins = persistent_namespaces(self._host[1], self.proc)
 
     def cri_processes(self) -> list[tuple[str, CriContainer]]:
         """(cri_pods entry, container) for every CRI sandbox and container with a PID (the runtime says it runs)."""
@@ -527,7 +529,7 @@ class NsFactsManager:
         """Namespaces held by nsfs mounts in the host reference's mount namespace, each with the processes and
         containers of this run that are in it (none: only the mount keeps it alive, as far as this run saw).
         A CRI container is named REF/NAME, as the facts key it: pods[REF].members[NAME] (or .sandbox)."""
-        entries = persistent_namespaces(host.get("pid") or "self", self.proc)
+        entries = self._pins if self._pins is not None else persistent_namespaces(host.get("pid") or "self", self.proc)
         containers = {i["Name"].lstrip("/"): self.container_process(i) for i in self.inspected.values()}
         for ref, container in self.cri_processes():
             containers[f"{ref}/{'sandbox' if container.role == ROLE_SANDBOX else container.name}"] = self.snapshots.get(container.pid)

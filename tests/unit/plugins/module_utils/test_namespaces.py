@@ -182,3 +182,15 @@ def test_a_long_proc_file_is_read_to_its_end():
 
 def test_parse_cgroups_is_read_cgroups_without_the_file():
     assert parse_cgroups(CGROUP_V2) == {"version": 2, "paths": {"unified": "/pod.slice/docker-abc.scope"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Name:\tPPid:\t9\nPPid:\t3\nNSpid:\t7\t1", {"comm": "PPid:\t9", "ppid": 3, "nspid": [7, 1], "threads": None}),
+        ("Umask:\t0022\nPPid:\t3\n", {"comm": "", "ppid": 3, "nspid": [4242], "threads": None}),
+        ("", {"comm": "", "ppid": 0, "nspid": [4242], "threads": None}),
+    ],
+)
+def test_status_fields_are_whole_lines_and_missing_ones_have_defaults(text, expected):
+    assert parse_status(text, 4242) == expected
