@@ -331,10 +331,12 @@ def traced_pipelined(into: Breakdown, kinds: Counter) -> contextlib.ExitStack:
     stack.enter_context(patched(_ns_facts_docker.PipelinedReader, "_receive", timing(into, "docker wait")))
 
     def count(original: Callable[..., Any]) -> Callable[..., Any]:
+        timed_send = timing(into, "docker wait")(original)  # writing to the socket wakes the daemon, which may run first
+
         def send(self: Any, conn: Any, reads: Any) -> Any:
             for read in reads:
                 kinds["GET containers/json (list)" if read.kind == "list" else "GET containers/<id>/json (inspect)"] += 1
-            return original(self, conn, reads)
+            return timed_send(self, conn, reads)
         return send
 
     stack.enter_context(patched(_ns_facts_docker.PipelinedReader, "_send", count))

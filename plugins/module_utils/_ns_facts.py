@@ -13,9 +13,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
@@ -162,6 +162,20 @@ def shared_pairs(members: dict[str, dict[str, Any]], host_ns: dict[str, Any]) ->
     for (a, ns_a), (b, ns_b) in itertools.combinations(sorted(members.items()), 2):
         pairs[f"{a}/{b}"] = [t for t in NAMESPACE_TYPES if t in ns_a and ns_a[t] == ns_b.get(t) and ns_a[t] != host_ns.get(t)]
     return pairs
+
+
+K = TypeVar("K")
+
+
+def holders(snapshots: Iterable[tuple[K, dict[str, Any] | None]], wanted: set[tuple[str, int, int]]) -> dict[tuple[str, int, int], list[K]]:
+    """(type, device, inode) of each wanted namespace -> the keys of the snapshots whose process is in it (one pass over them)."""
+    found: dict[tuple[str, int, int], list[K]] = {}
+    for key, snap in snapshots:
+        for ns_type, ident in (snap or {}).get("namespaces", {}).items():
+            held = (ns_type, ident["device"], ident["inode"])
+            if held in wanted:
+                found.setdefault(held, []).append(key)
+    return found
 
 
 # A container reference as Docker takes one: a name (with or without its leading '/') or an id or id prefix.
@@ -533,10 +547,12 @@ class NsFactsManager:
         containers = {i["Name"].lstrip("/"): self.container_process(i) for i in self.inspected.values()}
         for ref, container in self.cri_processes():
             containers[f"{ref}/{'sandbox' if container.role == ROLE_SANDBOX else container.name}"] = self.snapshots.get(container.pid)
+        wanted = {(e["type"], e["device"], e["inode"]) for e in entries}
+        pids, names = holders(self.snapshots.items(), wanted), holders(containers.items(), wanted)
         for entry in entries:
-            ident = {"device": entry["device"], "inode": entry["inode"]}
-            entry["pids"] = sorted(pid for pid, snap in self.snapshots.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
-            entry["containers"] = sorted(name for name, snap in containers.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
+            held = (entry["type"], entry["device"], entry["inode"])
+            entry["pids"] = sorted(pids.get(held, []))
+            entry["containers"] = sorted(names.get(held, []))
         return entries
 
     def validate(self) -> None:

@@ -63,7 +63,7 @@ class Response(NamedTuple):
 
 def _chunked_body(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
     """A chunked body that starts at buffer[start:]: (body, index after it), or None while it is incomplete."""
-    parts = []
+    parts: list[bytes] = []
     pos = start
     while True:
         line_end = buffer.find(b"\r\n", pos)
