@@ -96,13 +96,13 @@ def take_response(buffer: bytearray) -> Response | None:
         if head_end < 0:
             return None
         lines = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
-        version, _, rest = lines[0].partition(" ")
+        version, _space, rest = lines[0].partition(" ")
         if not version.startswith("HTTP/1."):
             raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
         status = int(rest.split(" ", 1)[0])
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(":")
+            name, _colon, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         start = head_end + 4
         if 100 <= status < 200:
