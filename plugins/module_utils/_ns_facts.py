@@ -232,14 +232,14 @@ class NsFactsManager:
 
     def read_docker(self, meanwhile: Callable[[], None] | None = None) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
         """The named containers and the pods' containers, inspected, plus every container their modes join: three batches
-        (the named containers and one list for all pods; the pods' containers not read yet; the joined ones not read yet).
+        (the named containers and one list per pod; the pods' containers not read yet; the joined ones not read yet).
         meanwhile: what to do while the daemon answers the first batch."""
         refs = self.params["containers"]
         pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
-        first: list[Read] = [inspect_read(ref) for ref in refs]
-        if pods:
-            # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
-            first.append(list_read(f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD))
+        # One list per pod, pipelined like the inspects: the daemon builds a summary only for the containers asked about
+        # (the bare label key would list every pod on the host), and the lists cost about what one list did.
+        lists = {pod: list_read(f"{LABEL_POD}={pod}") for pod in pods}
+        first: list[Read] = [inspect_read(ref) for ref in refs] + list(lists.values())
         answers: dict[Read, Any] = {}
         pending = self.docker().read(first)
         if meanwhile is not None:
@@ -247,7 +247,7 @@ class NsFactsManager:
         for read, answer in pending:
             answers[read] = self.record(answer) if read.kind == "inspect" else answer
         named = {ref: answers[inspect_read(ref)] for ref in refs}
-        summaries = [s for s in answers.get(first[-1], []) if (s.get("Labels") or {}).get(LABEL_POD) in pods] if pods else []
+        summaries = [s for pod, read in lists.items() for s in answers.get(read, []) if (s.get("Labels") or {}).get(LABEL_POD) == pod]
         for _read, inspected in self.docker().read([inspect_read(s["Id"]) for s in summaries if s["Id"] not in self.inspected]):
             self.record(inspected)
         for summary in summaries:
