@@ -67,7 +67,7 @@ from _common import (  # first: it puts the checkout's .collections on sys.path 
     write_results,
 )
 
-from ansible_collections.podlab.playground.plugins.module_utils import _namespaces, _ns_facts
+from ansible_collections.podlab.playground.plugins.module_utils import _namespaces, _ns_facts, _ns_facts_docker
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError
 from ansible_collections.podlab.playground.plugins.module_utils._docker import LocalEngine
@@ -324,22 +324,44 @@ def api_kind(path: str) -> str:
     return f"GET {parts[-1]}"
 
 
+def traced_pipelined(into: Breakdown, kinds: Counter) -> contextlib.ExitStack:
+    """The engine's pipelined Docker reads: the wall time spent waiting for the daemon's answers (what the caller's /proc
+    reads do not overlap), and the requests written, by kind."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(patched(_ns_facts_docker.PipelinedReader, "_receive", timing(into, "docker wait")))
+
+    def count(original: Callable[..., Any]) -> Callable[..., Any]:
+        timed_send = timing(into, "docker wait")(original)  # writing to the socket wakes the daemon, which may run first
+
+        def send(self: Any, conn: Any, reads: Any) -> Any:
+            for read in reads:
+                kinds["GET containers/json (list)" if read.kind == "list" else "GET containers/<id>/json (inspect)"] += 1
+            return timed_send(self, conn, reads)
+        return send
+
+    stack.enter_context(patched(_ns_facts_docker.PipelinedReader, "_send", count))
+    return stack
+
+
 def breakdown(run: Callable[[], Any], rounds: int) -> tuple[Breakdown, Counter]:
-    """Run the engine `rounds` times with its hostname forks, /proc snapshots, cgroup file reads and Docker calls timed."""
+    """Run the engine `rounds` times with its hostname thread, /proc snapshots, cgroup file reads and Docker reads timed."""
     into = Breakdown()
     calls: list[ApiCall] = []
+    kinds: Counter = Counter()
     with contextlib.ExitStack() as stack:
         stack.enter_context(patched(_ns_facts, "hostnames", timing(into, "hostname")))
         stack.enter_context(patched(_ns_facts, "snapshot", timing(into, "snapshot")))
         stack.enter_context(patched(_ns_facts, "read_limits", timing(into, "cgroup limits")))
-        stack.enter_context(traced_api_calls(calls))
-        stack.enter_context(traced_engine_calls(calls))
+        stack.enter_context(traced_pipelined(into, kinds))
+        stack.enter_context(traced_api_calls(calls))  # the SDK, for a daemon that is not local
+        stack.enter_context(traced_engine_calls(calls))  # LocalEngine, if a read goes through it
         for _round in range(rounds):
             into.total += timed(run)
             into.runs += 1
-    into.ms["docker api"] = sum(c.ms for c in calls)
-    into.counts["docker api"] = len(calls)
-    return into, Counter(api_kind(c.path) for c in calls)
+    into.ms["docker api"] = sum(c.ms for c in calls) + into.ms["docker wait"]
+    into.counts["docker api"] = len(calls) + sum(kinds.values())
+    kinds.update(api_kind(c.path) for c in calls)
+    return into, kinds
 
 
 def print_breakdown(b: Breakdown, kinds: Counter, size: int, how: str) -> dict[str, Any]:
@@ -349,11 +371,11 @@ def print_breakdown(b: Breakdown, kinds: Counter, size: int, how: str) -> dict[s
     rows = [
         ("hostnames: one thread enters every distinct UTS namespace", per["hostname"], counts["hostname"]),
         ("/proc reads: ns links, status, cgroup, task/ (snapshots)", per["snapshot"], counts["snapshot"]),
-        ("Docker API round trips (one kept-alive connection + dockerd)", per["docker api"], counts["docker api"]),
+        ("Docker: waiting for the daemon's answers (requests pipelined over 2 connections)", per["docker api"], counts["docker api"]),
         ("cgroup limit files (read_limits)", per["cgroup limits"], counts["cgroup limits"]),
     ]
     rest = total - sum(r[1] for r in rows)
-    rows.append(("the rest: Python (JSON decoding, facts assembly)", rest, 0))
+    rows.append(("the rest: Python (HTTP and JSON decoding, facts assembly)", rest, 0))
     print(f"\nWhere the engine's time goes, {how} for {size} containers, mean of {b.runs} runs: {total:.1f} ms wall per run")
     print("\n| part | ms per run | share | calls per run |\n|---|---|---|---|")
     for label, ms, count in rows:
@@ -467,8 +489,9 @@ def hostname_probe(fleet: Fleet, n: int) -> dict[str, Any]:
 
 
 def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
-    """The Docker reads alone for the fleet: per-pod lists + sequential inspects (the engine), one list + sequential or
-    pooled inspects, and one list without inspects (what a design that finds PIDs in /proc would need)."""
+    """The Docker reads alone for the fleet: per-pod lists + sequential inspects (the first design), one list + sequential,
+    pooled, kept-alive or pipelined inspects (the engine), and one list without inspects (what a design that finds PIDs in
+    /proc would need)."""
     api = docker.APIClient(version="auto")
     # requests looks for proxy settings in the environment on every request (Session.trust_env); a unix socket has no proxy.
     bare = docker.APIClient(version="auto")
@@ -497,6 +520,16 @@ def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
         finally:
             engine.close()
 
+    def pipelined() -> int:
+        reads = _ns_facts_docker.DockerReads("unix:///var/run/docker.sock")
+        try:
+            wanted = set(fleet.pods)
+            summaries = next(iter(reads.read([_ns_facts_docker.list_read("podlab.pod")])))[1]
+            ids = [c["Id"] for c in summaries if c["Labels"].get("podlab.pod") in wanted]
+            return len(list(reads.read([_ns_facts_docker.inspect_read(i) for i in ids])))
+        finally:
+            reads.close()
+
     def one_list_pooled() -> int:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return len(list(pool.map(api.inspect_container, one_list())))
@@ -506,7 +539,9 @@ def docker_probe(fleet: Fleet, n: int) -> dict[str, Any]:
         Method("one-seq", f"1 list (label key podlab.pod) + {fleet.size} inspects, sequential", one_list_sequential),
         Method("one-bare", f"1 list + {fleet.size} inspects, sequential, client.trust_env = False", one_list_bare),
         Method("one-pool", f"1 list + {fleet.size} inspects, 8 threads", one_list_pooled),
-        Method("keepalive", f"1 list + {fleet.size} inspects over one kept-alive connection (the engine: LocalEngine)", keepalive),
+        Method("keepalive", f"1 list + {fleet.size} inspects over one kept-alive connection (LocalEngine, the engine's way before)", keepalive),
+        Method("pipelined", f"1 list + {fleet.size} inspects written at once over {_ns_facts_docker.CONNECTIONS} connections "
+               "(the engine: _ns_facts_docker, HTTP/1.1 pipelining)", pipelined),
         Method("list-only", "1 list, no inspect", lambda: len(one_list())),
     ]
     counts = {w.key: w.run() for w in ways}

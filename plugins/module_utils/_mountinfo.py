@@ -9,6 +9,7 @@ ID PARENT MAJOR:MINOR ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUP
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import NamedTuple
 
 _ESCAPE = re.compile(r"\\([0-7]{3})")  # the kernel writes space, tab, newline and backslash as \ooo
@@ -23,16 +24,19 @@ class Mount(NamedTuple):
 
 
 def unescape(field: str) -> str:
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field
 
 
-def parse(text: str) -> list[Mount]:
-    """Every well-formed line of a mountinfo file; others (none on a sane kernel) are skipped."""
+def parse(text: str, fstypes: Collection[str] | None = None) -> list[Mount]:
+    """Every well-formed line of a mountinfo file (only those of fstypes, when given); others (none on a sane kernel) are skipped."""
     mounts = []
     for line in text.splitlines():
         left, sep, right = line.partition(" - ")
-        fields, tail = left.split(" "), right.split(" ")
-        if not sep or len(fields) < 6 or len(tail) < 3:
+        tail = right.split(" ")
+        if not sep or len(tail) < 3 or (fstypes is not None and tail[0] not in fstypes):
+            continue
+        fields = left.split(" ")
+        if len(fields) < 6:
             continue
         major, sep_colon, minor = fields[2].partition(":")
         if not (sep_colon and major.isdigit() and minor.isdigit()):

@@ -13,19 +13,15 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import Layout
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.limits import read_limits
 from ansible_collections.podlab.playground.plugins.module_utils._cri.client import DEFAULT_CRI_SOCKET, CriClient, CriError, CriUnavailable, socket_path
-from ansible_collections.podlab.playground.plugins.module_utils._docker import (
-    DockerClient,
-    DockerException,
-    DockerUnavailable,
-    docker_host,
-)
+from ansible_collections.podlab.playground.plugins.module_utils._docker import DockerException, DockerUnavailable, docker_host
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import NAMESPACE_TYPES, ProcessGone, hostnames, persistent_namespaces, snapshot
 from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_cri import (
     JOIN_HOST,
@@ -36,6 +32,7 @@ from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_cri im
     read_cri_pods,
     split_ref,
 )
+from ansible_collections.podlab.playground.plugins.module_utils._ns_facts_docker import DockerReads, Read, inspect_read, list_read
 from ansible_collections.podlab.playground.plugins.module_utils._pod.model import (
     LABEL_MEMBER,
     LABEL_POD,
@@ -167,6 +164,20 @@ def shared_pairs(members: dict[str, dict[str, Any]], host_ns: dict[str, Any]) ->
     return pairs
 
 
+K = TypeVar("K")
+
+
+def holders(snapshots: Iterable[tuple[K, dict[str, Any] | None]], wanted: set[tuple[str, int, int]]) -> dict[tuple[str, int, int], list[K]]:
+    """(type, device, inode) of each wanted namespace -> the keys of the snapshots whose process is in it (one pass over them)."""
+    found: dict[tuple[str, int, int], list[K]] = {}
+    for key, snap in snapshots:
+        for ns_type, ident in (snap or {}).get("namespaces", {}).items():
+            held = (ns_type, ident["device"], ident["inode"])
+            if held in wanted:
+                found.setdefault(held, []).append(key)
+    return found
+
+
 # A container reference as Docker takes one: a name (with or without its leading '/') or an id or id prefix.
 _CONTAINER_REF = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
@@ -181,55 +192,71 @@ class NsFactsManager:
         self.proc = self.params["proc"]
         self.warnings: list[str] = []
         self.layout: Layout | None = None
-        self._engine: DockerClient | None = None
+        self._docker: DockerReads | None = None
+        self._host: tuple[str, int] | None = None  # (source, pid) of the host's reference, once read
+        self._pins: list[dict[str, Any]] | None = None  # persistent_namespaces() in the reference's mount namespace
+        self._names: dict[str, dict[str, Any]] = {}  # container name -> its inspect, for find()
         self.snapshots: dict[int, dict[str, Any] | None] = {}  # pid -> snapshot; None: unreadable (warned once)
         self.inspected: dict[str, dict[str, Any]] = {}  # container ID -> docker inspect
         self.cri_pods: dict[str, CriPod] = {}  # cri_pods entry -> what the CRI runtime has
 
     # -- reading: Docker -----------------------------------------------------
 
-    def engine(self) -> DockerClient:
-        if self._engine is None:
-            self._engine = DockerClient(docker_host(self.params.get("docker_host")))
-        return self._engine
+    def docker(self) -> DockerReads:
+        if self._docker is None:
+            self._docker = DockerReads(docker_host(self.params.get("docker_host")))
+        return self._docker
 
     def find(self, ref: str) -> dict[str, Any] | None:
         """An inspected container by ID, name or a prefix of one ID only, as Docker resolves 'container:REF' modes; None when the
         run has not read it (or a prefix names several: Docker then decides)."""
-        name = ref.lstrip("/")
-        exact = [i for cid, i in self.inspected.items() if cid == ref or i["Name"].lstrip("/") == name]
-        if exact:
-            return exact[0]
+        if ref in self.inspected:
+            return self.inspected[ref]
+        if len(self._names) != len(self.inspected):  # inspected was filled elsewhere (the unit tests)
+            self._names = {i["Name"].lstrip("/"): i for i in self.inspected.values()}
+        named = self._names.get(ref.lstrip("/"))
+        if named is not None:
+            return named
         prefixed = [i for cid, i in self.inspected.items() if ref and cid.startswith(ref)]
         return prefixed[0] if len(prefixed) == 1 else None
 
-    def inspect(self, ref: str) -> dict[str, Any] | None:
-        known = self.find(ref)
-        if known is not None:
-            return known
-        inspected = self.engine().inspect(ref)
-        if inspected is not None:
-            self.inspected[inspected["Id"]] = inspected
-        return inspected
+    def record(self, inspected: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Keep an inspect (the first of a container, if two refs named it), and read its main process's /proc right away:
+        Docker first, then the kernel (so that PID reuse between the two is unlikely), while the daemon answers the next."""
+        if inspected is None:
+            return None
+        kept = self.inspected.setdefault(inspected["Id"], inspected)
+        self._names[kept["Name"].lstrip("/")] = kept
+        self.container_process(kept)
+        return kept
 
-    def read_docker(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
-        """The named containers and the pods' containers, inspected, plus every container their modes join."""
-        named = {ref: self.inspect(ref) for ref in self.params["containers"]}
+    def read_docker(self, meanwhile: Callable[[], None] | None = None) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
+        """The named containers and the pods' containers, inspected, plus every container their modes join: three batches
+        (the named containers and one list per pod; the pods' containers not read yet; the joined ones not read yet).
+        meanwhile: what to do while the daemon answers the first batch."""
+        refs = self.params["containers"]
         pods: dict[str, list[dict[str, Any]]] = {name: [] for name in self.params["pods"]}
-        if pods:
-            # One list for all pods: Docker ANDs label filters, so several pods need the bare key.
-            label = f"{LABEL_POD}={next(iter(pods))}" if len(pods) == 1 else LABEL_POD
-            for summary in self.engine().containers_with_label(label):
-                pod = (summary.get("Labels") or {}).get(LABEL_POD)
-                if pod in pods:
-                    inspected = self.inspect(summary["Id"])
-                    if inspected is not None:  # removed between the list and the inspect
-                        pods[pod].append(inspected)
-        for inspected in list(self.inspected.values()):
-            for mode in recorded_modes(inspected).values():
-                ref = joined_container(mode)
-                if ref is not None:
-                    self.inspect(ref)
+        # One list per pod, pipelined like the inspects: the daemon builds a summary only for the containers asked about
+        # (the bare label key would list every pod on the host), and the lists cost about what one list did.
+        lists = {pod: list_read(f"{LABEL_POD}={pod}") for pod in pods}
+        first: list[Read] = [inspect_read(ref) for ref in refs] + list(lists.values())
+        answers: dict[Read, Any] = {}
+        pending = self.docker().read(first)
+        if meanwhile is not None:
+            meanwhile()
+        for read, answer in pending:
+            answers[read] = self.record(answer) if read.kind == "inspect" else answer
+        named = {ref: answers[inspect_read(ref)] for ref in refs}
+        summaries = [s for pod, read in lists.items() for s in answers.get(read, []) if (s.get("Labels") or {}).get(LABEL_POD) == pod]
+        for _read, inspected in self.docker().read([inspect_read(s["Id"]) for s in summaries if s["Id"] not in self.inspected]):
+            self.record(inspected)
+        for summary in summaries:
+            if summary["Id"] in self.inspected:  # else removed between the list and the inspect
+                pods[summary["Labels"][LABEL_POD]].append(self.inspected[summary["Id"]])
+        joined = {ref for inspected in list(self.inspected.values()) for mode in recorded_modes(inspected).values()
+                  if (ref := joined_container(mode)) is not None and self.find(ref) is None}
+        for _read, inspected in self.docker().read([inspect_read(ref) for ref in sorted(joined)]):
+            self.record(inspected)
         return named, pods
 
     # -- reading: the CRI ----------------------------------------------------
@@ -472,31 +499,41 @@ class NsFactsManager:
     # -- the run -------------------------------------------------------------
 
     def read(self) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]]]:
-        """Every read the facts need: Docker first (so PID reuse is unlikely between the two), then /proc, then hostnames."""
+        """Every read the facts need: the host's reference and the pids asked for (while the daemon answers the first
+        Docker batch); Docker, each container's /proc as soon as its inspect is in (so PID reuse is unlikely between the
+        two); the CRI pods and theirs; then the hostnames."""
         named: dict[str, dict[str, Any] | None] = {}
         pods: dict[str, list[dict[str, Any]]] = {}
         if self.params["containers"] or self.params["pods"]:
             try:
-                named, pods = self.read_docker()
+                named, pods = self.read_docker(meanwhile=self.read_host)
             except DockerUnavailable as exc:
                 self.module.fail_json(msg=f"ns_facts: containers and pods need the Docker daemon: {exc}")
             except DockerException as exc:
                 self.module.fail_json(msg=f"ns_facts: the Docker daemon refused a read: {exc}")
             finally:
-                if self._engine is not None:
-                    self._engine.close()
-        if self.params["cri_pods"]:
-            self.cri_pods = self.read_cri()
-        source, host_pid = self.reference()
-        for pid in self.params["pids"]:
-            self.process(pid, "process")
+                if self._docker is not None:
+                    self._docker.close()
+        if self._host is None:
+            self.read_host()
         for inspected in self.inspected.values():
             self.container_process(inspected)
+        if self.params["cri_pods"]:
+            self.cri_pods = self.read_cri()
         for ref, container in self.cri_processes():
             self.process(container.pid, f"cri pod {ref}: " + ("the sandbox" if container.role == ROLE_SANDBOX else f"container {container.name}"))
         self.fill_hostnames()
+        source, host_pid = self._host or ("self", os.getpid())
         host = {"source": source, **(self.snapshots.get(host_pid) or {})}  # a copy, so made after fill_hostnames()
         return host, named, pods
+
+    def read_host(self) -> None:
+        """What needs no container: the host's reference, the pids asked for, the cgroup layout, the nsfs mounts."""
+        self._host = self.reference()
+        for pid in self.params["pids"]:
+            self.process(pid, "process")
+        self.cgroup_version()
+        self._pins = persistent_namespaces(self._host[1], self.proc)
 
     def cri_processes(self) -> list[tuple[str, CriContainer]]:
         """(cri_pods entry, container) for every CRI sandbox and container with a PID (the runtime says it runs)."""
@@ -506,14 +543,16 @@ class NsFactsManager:
         """Namespaces held by nsfs mounts in the host reference's mount namespace, each with the processes and
         containers of this run that are in it (none: only the mount keeps it alive, as far as this run saw).
         A CRI container is named REF/NAME, as the facts key it: pods[REF].members[NAME] (or .sandbox)."""
-        entries = persistent_namespaces(host.get("pid") or "self", self.proc)
+        entries = self._pins if self._pins is not None else persistent_namespaces(host.get("pid") or "self", self.proc)
         containers = {i["Name"].lstrip("/"): self.container_process(i) for i in self.inspected.values()}
         for ref, container in self.cri_processes():
             containers[f"{ref}/{'sandbox' if container.role == ROLE_SANDBOX else container.name}"] = self.snapshots.get(container.pid)
+        wanted = {(e["type"], e["device"], e["inode"]) for e in entries}
+        pids, names = holders(self.snapshots.items(), wanted), holders(containers.items(), wanted)
         for entry in entries:
-            ident = {"device": entry["device"], "inode": entry["inode"]}
-            entry["pids"] = sorted(pid for pid, snap in self.snapshots.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
-            entry["containers"] = sorted(name for name, snap in containers.items() if snap and snap["namespaces"].get(entry["type"]) == ident)
+            held = (entry["type"], entry["device"], entry["inode"])
+            entry["pids"] = sorted(pids.get(held, []))
+            entry["containers"] = sorted(names.get(held, []))
         return entries
 
     def validate(self) -> None:

@@ -91,8 +91,8 @@ options:
     description:
       - The Docker daemon. Defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
       - It must run on the managed host, whose C(/proc) holds the containers' processes.
-      - A Unix socket is read over one kept-alive connection with the standard library; other schemes go through
-        the Docker SDK for Python.
+      - A Unix socket is read with the standard library, the inspects of a run written at once over two connections
+        (HTTP/1.1 pipelining); other schemes go through the Docker SDK for Python, one call at a time.
     type: str
 notes:
   - A process that exits while it is read is left out with a warning; the run does not fail.

@@ -9,7 +9,10 @@ import pytest
 
 from ansible_collections.podlab.playground.plugins.module_utils._namespaces import (
     ProcessGone,
+    _read,
     hostnames,
+    parse_cgroups,
+    parse_status,
     persistent_namespaces,
     read_cgroups,
     read_namespaces,
@@ -156,3 +159,38 @@ def test_persistent_namespace_devices_match_the_ns_links_of_this_kernel():
     own = os.stat("/proc/self/ns/net")
     for entry in persistent_namespaces():
         assert entry["device"] == own.st_dev  # one nsfs: identities compare with read_namespaces()
+
+
+def test_a_status_counts_threads_and_a_process_of_one_thread_is_not_listed_further(tmp_path, namespaces):
+    proc = tmp_path / "proc"
+    fake_process(proc, 4242, ns={"net": namespaces["net_a"]}, status=STATUS + "Threads:\t1\n", cgroup=CGROUP_V1,
+                 threads={4244: {"net": namespaces["net_b"]}})
+    assert parse_status(STATUS + "Threads:\t3\n", 4242)["threads"] == 3
+    assert parse_status(STATUS, 4242)["threads"] is None
+    # the status is the kernel's word at the time it was read: one thread, so task/ is not read
+    assert snapshot(4242, str(proc))["threads_differing"] == []
+    (proc / "4242" / "status").write_text(STATUS + "Threads:\t2\n")
+    assert [t["tid"] for t in snapshot(4242, str(proc))["threads_differing"]] == [4244]
+
+
+def test_a_long_proc_file_is_read_to_its_end():
+    # mountinfo is a seq file: the kernel answers a read with a page or so at a time
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        expected = handle.read()
+    assert _read("/proc/self/mountinfo") == expected
+
+
+def test_parse_cgroups_is_read_cgroups_without_the_file():
+    assert parse_cgroups(CGROUP_V2) == {"version": 2, "paths": {"unified": "/pod.slice/docker-abc.scope"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Name:\tPPid:\t9\nPPid:\t3\nNSpid:\t7\t1", {"comm": "PPid:\t9", "ppid": 3, "nspid": [7, 1], "threads": None}),
+        ("Umask:\t0022\nPPid:\t3\n", {"comm": "", "ppid": 3, "nspid": [4242], "threads": None}),
+        ("", {"comm": "", "ppid": 0, "nspid": [4242], "threads": None}),
+    ],
+)
+def test_status_fields_are_whole_lines_and_missing_ones_have_defaults(text, expected):
+    assert parse_status(text, 4242) == expected

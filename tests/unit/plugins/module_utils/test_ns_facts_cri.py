@@ -302,7 +302,7 @@ def test_a_member_in_another_namespace_than_it_joined_is_drift(gather, monkeypat
 
 
 def test_a_missing_pod_and_a_docker_pod_in_one_run(gather, monkeypatch):
-    monkeypatch.setattr(NsFactsManager, "read_docker", lambda self: ({}, {"web": []}))
+    monkeypatch.setattr(NsFactsManager, "read_docker", lambda self, meanwhile=None: ({}, {"web": []}))
     facts = gather("healthy", cri_pods=["nosuch", "nsfprobe"], pods=["web"])
     assert facts["pods"]["nosuch"] == {"name": "nosuch", "found": False, "runtime": "cri", "namespace": "default"}
     assert facts["pods"]["web"] == {"name": "web", "found": False, "runtime": "docker"}

@@ -44,3 +44,13 @@ def test_a_proc_that_cannot_be_a_procfs_mount_is_refused(proc):
 @pytest.mark.parametrize("proc", ["/proc", "/host/proc"])
 def test_a_procfs_path_passes(proc):
     NsFactsManager(FakeModule(proc=proc)).validate()
+
+
+def test_a_recorded_inspect_is_found_by_id_name_and_prefix_and_the_first_of_two_is_kept():
+    manager = NsFactsManager(FakeModule())
+    first = {"Id": "abc123", "Name": "/one", "State": {"Running": False, "Pid": 0}}
+    assert manager.record(first) is first
+    assert manager.record({**first, "Name": "/one"}) is first  # the same container read twice (by name and by id)
+    assert manager.record(None) is None  # gone between the list and the inspect
+    assert manager.find("one") is first and manager.find("/one") is first and manager.find("abc") is first
+    assert manager.snapshots == {}  # not running: no process to read
