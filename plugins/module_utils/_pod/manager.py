@@ -90,7 +90,7 @@ class PodManager:
         """pull: always asks the registry now, before planning, for each present image's new ID (check mode cannot
         know, and predicts no newer image); a newer one is a done pull in the plan and the observed ID for the planner.
         A missing image is planned by image_pulls, with the containers that need it."""
-        actions = []
+        actions: list[PodAction] = []
         if spec.pull != "always" or self.module.check_mode:
             return actions
         for image, image_id in sorted(observed.image_ids.items()):
