@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def probe(label: str) -> None:
         nonlocal made
-        for _ in range(args.probes):
+        for _probe in range(args.probes):
             made += 1
             pod = runtime.pod(f"{runtime.prefix}-probe-{made}")
             for step, action in (("create", runtime.method.create), ("teardown", runtime.method.teardown)):

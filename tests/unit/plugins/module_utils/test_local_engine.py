@@ -106,12 +106,12 @@ def test_a_connection_the_daemon_closed_is_made_again(engine):
 
 
 def test_one_kept_alive_connection_per_thread(engine):
-    for _ in range(3):
+    for _request in range(3):
         engine.get("/main")
     seen = []
 
     def other():
-        for _ in range(3):
+        for _request in range(3):
             seen.append(engine.get("/other"))
 
     thread = threading.Thread(target=other)
