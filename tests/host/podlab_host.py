@@ -436,11 +436,12 @@ def clean(before: Snapshot | None = None) -> list[str]:
         for name in new(kind):
             shutil.rmtree(root / name, ignore_errors=True)
             removed.append(f"{root / name}")
-    if before is None:
-        for name in current.get("locks", frozenset()):
-            with contextlib.suppress(FileNotFoundError):
-                (LOCK_DIR / name).unlink()
-                removed.append(f"lock {LOCK_DIR / name}")
+    # a lock a refused run rightly kept (its pod was left for inspection) is the example's too: left, it would be
+    # in the next example's baseline, and that example's state absent would be blamed for removing it
+    for name in current.get("locks", frozenset()) - (kept.get("locks", frozenset()) if kept is not None else frozenset()):
+        with contextlib.suppress(FileNotFoundError):
+            (LOCK_DIR / name).unlink()
+            removed.append(f"lock {LOCK_DIR / name}")
     return removed
 
 

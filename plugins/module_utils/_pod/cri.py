@@ -58,6 +58,7 @@ IMPORT_HINT = ("import it into containerd's k8s.io namespace, the only one the C
                "(the cri_runtime role does so for cri_runtime_images)")
 _STATES = {"CONTAINER_RUNNING": "running", "CONTAINER_EXITED": "exited", "CONTAINER_CREATED": "created"}
 _POLL = 0.05
+EXIT_SEEN_WITHIN = 10.0  # s: containerd's exit back-off starts at 1 s and doubles
 
 
 def _info(status: dict[str, Any] | None) -> dict[str, Any]:
@@ -335,11 +336,20 @@ class CriExecutor(PodExecutor):
         try:
             self.client.remove_container(container_id)  # containerd stops a running one first
         except CriError as exc:
-            # ...but may not have seen its task exit yet (seen after containerd restarted): StopContainer
-            # waits for the exit, as kubelet's kill before remove does; then the remove holds.
-            if "still running" not in str(exc):
+            # ...but its forced stop races with a task that exits meanwhile (the shim closes under the kill:
+            # "ttrpc: closed"); containerd then handles that exit again on its back-off, a second or more later,
+            # and until then calls the container running ("still running, to stop first"), after a restart too.
+            # So stop it as kubelet does before a remove, wait for containerd to see it exited, remove again.
+            # A failure that is not such a race fails the second remove too, with its own message.
+            if exc.code == "NOT_FOUND":
                 raise
             self.client.stop_container(container_id, 0)
+            deadline = time.monotonic() + EXIT_SEEN_WITHIN
+            while (self.client.container_status(container_id) or {}).get("status", {}).get("state") == "CONTAINER_RUNNING":
+                if time.monotonic() > deadline:
+                    raise CriError(f"{exc}; containerd still calls the container running {EXIT_SEEN_WITHIN:g} s after it was "
+                                   "stopped: run again later, or see containerd's log", exc.code) from None
+                time.sleep(_POLL)
             self.client.remove_container(container_id)
 
     def _logs_remove(self, action: PodAction) -> None:
