@@ -294,11 +294,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri import CriPodManager
 from ansible_collections.podlab.playground.plugins.module_utils._pod.cri_spec import CRI_ARGUMENT_SPEC
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import REQUIRED_ONE_OF
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=CRI_ARGUMENT_SPEC, supports_check_mode=True,
-                           required_one_of=[("name", "manifest")])
+                           required_one_of=REQUIRED_ONE_OF)
     module.exit_json(**CriPodManager(module).run())
 
 

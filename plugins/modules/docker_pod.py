@@ -301,12 +301,12 @@ pod:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import DockerPodManager
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import ARGUMENT_SPEC, REQUIRED_ONE_OF
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_one_of=[("name", "manifest")])
+                           required_one_of=REQUIRED_ONE_OF)
     module.exit_json(**DockerPodManager(module).run())
 
 

@@ -56,6 +56,10 @@ class PodManager:
         # removed): the run then removes its lock file. Removing it is safe at any time (PodLock re-checks the
         # inode); keeping it only where a pod is seen spares the next run a create.
         self.pod_absent = True
+        # What a failed run's caller reports (docker_pods, cri_pods): the plan it was about to apply, and whether it
+        # began to change the host.
+        self.planned: list[str] = []
+        self.applying = False
 
     def fail(self, msg: str) -> None:
         for warning in self.warnings:
@@ -177,11 +181,12 @@ class PodManager:
         """The pod's lock file name on the managed host (PodLock): one per runtime and pod."""
         return f"{self.runtime_name}_{spec.name}"
 
-    def run(self) -> dict[str, Any]:
-        """The run, with the pod's lock held from the first read to the last change (two runs of one pod take turns)."""
+    def run(self, built: PodSpec | None = None) -> dict[str, Any]:
+        """The run, with the pod's lock held from the first read to the last change (two runs of one pod take turns).
+        built: this manager's build_spec(), when the caller has already made it (docker_pods, cri_pods)."""
         name = self.params.get("name")
         try:
-            built = self.build_spec()
+            built = built or self.build_spec()
         except (PodSpecError, CgroupError) as exc:
             self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
             raise
@@ -217,23 +222,19 @@ class PodManager:
         actions = plan_pod(spec, observed, self.runtime, cgroup_parent=cgroup_parent, cgroup_actions=cgroup_steps,
                            cgroup_exists=bool(cg_plan and cg_plan.before_exists))
         cgroups = {spec.cgroup_name: cg_manager} if cg_manager and spec.cgroup_name else {}
-        try:
-            for other in self.other_cgroups(spec, observed):
-                cgroups[other] = self.cgroup_manager(spec, "absent", other)
-                actions.append(PodAction("cgroup_remove", other, "state: absent" if spec.state == "absent" else "the pod's cgroup is now "
-                                         f"{spec.cgroup_name}"))
-        except CgroupError as exc:
-            self.fail(f"pod {name}: {exc}")
+        actions += self.other_cgroup_removals(spec, observed, cgroups)
         actions += self.runtime_actions(spec, observed)
         missing = image_pulls(actions, spec, observed, self.image_place)
         if missing and spec.pull == "never":
             self.fail(f"pod {name}: image {missing[0].target} is not {self.image_place} and pull is never; {self.image_hint}")
         actions = sorted(newer + missing, key=lambda a: a.target) + actions  # the pulls first, in image order
+        self.planned = [a.describe() for a in actions]
         if actions:
             self.before_apply(spec, actions)
 
         if actions and not self.module.check_mode:
             sandbox_id = observed.sandbox.id if observed.sandbox else None
+            self.applying = True
             executor = self.executor(spec, cgroup_parent, sandbox_id, cgroups)
             self.pod_absent = False
             try:
@@ -241,7 +242,7 @@ class PodManager:
             except (PodError, CgroupError) as exc:
                 if not observed.exists and spec.state != "absent" and not getattr(exc, "keep", False):
                     self.fail(self.roll_back(spec, exc, cgroup_existed=bool(cg_plan and cg_plan.before_exists)))
-                self.fail(_of_pod(spec.name, str(exc)))
+                self.fail(of_pod(spec.name, str(exc)))
             try:
                 after = self.runtime.observe(spec)
             except self.read_errors as exc:
@@ -254,13 +255,25 @@ class PodManager:
         pod = self.describe(spec, after, cgroup_parent, cg_manager, cg_plan)
         result: dict[str, Any] = {
             "changed": bool(actions),
-            "actions": [a.describe() for a in actions],
+            "actions": self.planned,
             "pod": pod,
             "diff": {"before": self.diff_view(observed, spec), "after": self.predicted_view(spec, observed, after, actions, cgroup_parent)},
         }
         for warning in self.warnings:
             self.module.warn(warning)
         return result
+
+    def other_cgroup_removals(self, spec: PodSpec, observed: ObservedPod, cgroups: dict[str, CgroupParentManager]) -> list[PodAction]:
+        """The removal of each cgroup other_cgroups() names; its manager is added to cgroups for the executor."""
+        actions: list[PodAction] = []
+        try:
+            for other in self.other_cgroups(spec, observed):
+                cgroups[other] = self.cgroup_manager(spec, "absent", other)
+                actions.append(PodAction("cgroup_remove", other, "state: absent" if spec.state == "absent" else "the pod's cgroup is now "
+                                         f"{spec.cgroup_name}"))
+        except CgroupError as exc:
+            self.fail(f"pod {spec.name}: {exc}")
+        return actions
 
     def roll_back(self, spec: PodSpec, failure: PodError | CgroupError, *, cgroup_existed: bool) -> str:
         """A failed first create: remove what this run made, by the planner's own plan for state absent, so that the host is
@@ -359,7 +372,7 @@ class PodManager:
         return {"manifest": manifest_from_pod(kube), "manifest_gaps": export_gaps(kube)}
 
 
-def _of_pod(pod: str, message: str) -> str:
+def of_pod(pod: str, message: str) -> str:
     """A message that names the pod first, as every message of the pod modules does."""
     return message if message.startswith("pod ") else f"pod {pod}: {message}"
 
@@ -368,12 +381,12 @@ def rollback_message(pod: str, failure: PodError | CgroupError, removed: list[st
     """The message of a failed first create after its rollback: removed, what the rollback removed ([] when the run had
     made nothing), or None and the error that stopped the rollback. The failure's own advice (what the next run repairs)
     gives way to what the rollback did."""
-    cause = _of_pod(pod, failure.cause if isinstance(failure, PodError) else str(failure))
+    cause = of_pod(pod, failure.cause if isinstance(failure, PodError) else str(failure))
     if removed is None:
         return (f"{cause}. Removing what the run had made failed too ({error}): it is left; the next run repairs the pod, "
                 "state: absent removes it")
     if not removed:
-        return _of_pod(pod, str(failure))  # it failed before making anything: its own advice holds
+        return of_pod(pod, str(failure))  # it failed before making anything: its own advice holds
     return f"{cause}. This was the pod's first create: the run removed what it had made ({', '.join(removed)}), the host is as before"
 
 

@@ -19,19 +19,13 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator, Validati
 from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.errors import CgroupError
-from ansible_collections.podlab.playground.plugins.module_utils._cgroup_parent import CgroupParentManager
-from ansible_collections.podlab.playground.plugins.module_utils._pod.apply import PodExecutor
-from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import PodManager
-from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import _of_pod as of_pod  # "pod NAME: ..."
-from ansible_collections.podlab.playground.plugins.module_utils._pod.plan import PodAction
-from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import PodSpec, PodSpecError
+from ansible_collections.podlab.playground.plugins.module_utils._pod.manager import PodManager, of_pod
+from ansible_collections.podlab.playground.plugins.module_utils._pod.spec import REQUIRED_ONE_OF, PodSpec, PodSpecError
 
 MANY_ARGUMENT_SPEC: dict[str, Any] = {
     "pods": {"type": "list", "elements": "dict", "required": True},
     "defaults": {"type": "dict", "default": {}},
 }
-# docker_pod's and cri_pod's own rule (their AnsibleModule's required_one_of), applied to every element
-REQUIRED_ONE_OF = [("name", "manifest")]
 
 
 class PodFailed(Exception):
@@ -135,33 +129,10 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     return result
 
 
-def recording(manager_class: type[PodManager]) -> type[PodManager]:
-    """The manager class, also keeping what a failed pod's result needs: the plan it was about to apply (before_apply),
-    and whether it began to change the host (executor)."""
-
-    class Recorded(manager_class):  # type: ignore[valid-type,misc]
-        def __init__(self, module: Any) -> None:
-            super().__init__(module)
-            self.planned: list[str] = []
-            self.applying = False
-
-        def before_apply(self, spec: PodSpec, actions: list[PodAction]) -> None:
-            self.planned = [a.describe() for a in actions]
-            super().before_apply(spec, actions)
-
-        def executor(self, spec: PodSpec, cgroup_parent: str | None, sandbox_id: str | None,
-                     cgroups: dict[str, CgroupParentManager]) -> PodExecutor:
-            self.applying = True
-            return super().executor(spec, cgroup_parent, sandbox_id, cgroups)
-
-    Recorded.__name__ = f"Recorded{manager_class.__name__}"
-    return Recorded
-
-
 @dataclass
 class Prepared:
-    name: str
-    manager: Any  # a recording() manager
+    spec: PodSpec
+    manager: PodManager
     stand_in: PodModule
 
 
@@ -170,7 +141,7 @@ class ManyPods:
 
     def __init__(self, module: Any, manager_class: type[PodManager]) -> None:
         self.module = module
-        self.manager_class = recording(manager_class)
+        self.manager_class = manager_class
         self.argument_spec = manager_class.argument_spec
 
     def run(self) -> None:
@@ -219,7 +190,7 @@ class ManyPods:
             except (PodSpecError, CgroupError) as exc:
                 problems.append(of_pod(stand_in.pod, str(exc)))
                 continue
-            prepared.append(Prepared(spec.name, manager, stand_in))
+            prepared.append(Prepared(spec, manager, stand_in))
             keys.append((manager.lock_key(spec), spec.name))
         problems += duplicates(keys)
         if problems:
@@ -230,9 +201,9 @@ class ManyPods:
     def run_one(prepared: Prepared) -> Outcome:
         manager = prepared.manager
         try:
-            result = manager.run()
+            result = manager.run(prepared.spec)
         except PodFailed as exc:
-            return Outcome(prepared.name, changed=manager.applying, actions=manager.planned, failed=True,
-                           msg=of_pod(prepared.name, exc.msg), warnings=prepared.stand_in.warnings)
-        return Outcome(prepared.name, changed=result["changed"], actions=result["actions"], pod=result["pod"],
+            return Outcome(prepared.spec.name, changed=manager.applying, actions=manager.planned, failed=True,
+                           msg=of_pod(prepared.spec.name, exc.msg), warnings=prepared.stand_in.warnings)
+        return Outcome(prepared.spec.name, changed=result["changed"], actions=result["actions"], pod=result["pod"],
                        diff=result["diff"], warnings=prepared.stand_in.warnings)

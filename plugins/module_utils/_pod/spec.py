@@ -217,8 +217,11 @@ MEMBER_ARGSPEC: dict[str, Any] = {
     **{o.name: o.argspec for o in MEMBER_OPTIONS},
 }
 
+# docker_pod's and cri_pod's rule besides the argument spec: a pod is named, or given by a manifest that names it
+REQUIRED_ONE_OF = [("name", "manifest")]
+
 ARGUMENT_SPEC: dict[str, Any] = {
-    # required unless manifest gives metadata.name (the modules' required_one_of)
+    # required unless manifest gives metadata.name (REQUIRED_ONE_OF)
     "name": {"type": "str"},
     "state": {"type": "str", "default": "started", "choices": ["started", "present", "stopped", "restarted", "absent"]},
     "containers": {"type": "list", "elements": "dict", "default": [], "options": MEMBER_ARGSPEC},

@@ -65,8 +65,8 @@ def test_the_merged_element_gets_the_single_modules_defaults(capsys):
     many = ManyPods(module({"pods": [pod("a"), pod("b", pull="missing")], "defaults": {"pull": "never", "state": "stopped"}}),
                     DockerPodManager)
     first, second = many.prepare()
-    assert (first.name, first.manager.params["pull"], first.manager.params["state"]) == ("a", "never", "stopped")
-    assert (second.name, second.manager.params["pull"]) == ("b", "missing")
+    assert (first.spec.name, first.manager.params["pull"], first.manager.params["state"]) == ("a", "never", "stopped")
+    assert (second.spec.name, second.manager.params["pull"]) == ("b", "missing")
     # docker_pod's own defaults, from its own argument spec
     assert first.manager.params["stop_timeout"] == 10 and first.manager.params["lock_timeout"] == 600
     assert first.manager.params["sandbox"]["image"] == "podlab/pause:1"
