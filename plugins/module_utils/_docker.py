@@ -279,6 +279,21 @@ class DockerClient:
             self.api.remove_volume(name)
 
 
+def unix_socket(base_url: str, timeout: float) -> socket.socket:
+    """A connected socket to a unix:// daemon (LocalEngine, ns_facts' PipelinedReader); DockerUnavailable saying what to
+    do when nothing answers there."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(urlsplit(base_url).path)
+    except OSError as exc:
+        sock.close()
+        raise DockerUnavailable(
+            f"cannot reach the Docker daemon at {base_url}: {exc.strerror or exc}; start it (systemctl start docker) or set docker_host"
+        ) from None
+    return sock
+
+
 class LocalEngine:
     """Engine API calls to the local daemon over kept-alive Unix-socket connections, one per thread, standard library only.
 
@@ -295,7 +310,6 @@ class LocalEngine:
         if not self.serves(base_url):
             raise ValueError(f"{base_url}: only unix://PATH is read directly; use DockerClient")
         self.base_url = base_url
-        self._socket_path = urlsplit(base_url).path
         self.timeout = timeout
         self._local = threading.local()
         self._open: list[http.client.HTTPConnection] = []  # every thread's, for close()
@@ -308,16 +322,7 @@ class LocalEngine:
         return urlsplit(base_url).scheme == "unix"
 
     def _connect(self) -> http.client.HTTPConnection:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError as exc:
-            sock.close()
-            raise DockerUnavailable(
-                f"cannot reach the Docker daemon at {self.base_url}: {exc.strerror or exc}; "
-                "start it (systemctl start docker) or set docker_host"
-            ) from None
+        sock = unix_socket(self.base_url, self.timeout)
         conn = http.client.HTTPConnection("localhost", timeout=self.timeout)
         conn.sock = sock  # http.client sends over a socket it is given and only connects when it has none
         with self._open_lock:

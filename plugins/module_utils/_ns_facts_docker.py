@@ -20,13 +20,14 @@ import selectors
 import socket
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.podlab.playground.plugins.module_utils._docker import (
     DockerClient,
     DockerUnavailable,
     EngineAPIError,
     LocalEngine,
+    unix_socket,
 )
 
 CONNECTIONS = 2  # two cores on the measuring machine; more connections did not answer sooner
@@ -160,21 +161,10 @@ class PipelinedReader:
         self.base_url = base_url
         self.timeout = timeout
         self.connections = max(1, connections)
-        self._socket_path = urlsplit(base_url).path
         self._open: list[_Connection] = []
 
     def _connect(self) -> _Connection:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError as exc:
-            sock.close()
-            raise DockerUnavailable(
-                f"cannot reach the Docker daemon at {self.base_url}: {exc.strerror or exc}; "
-                "start it (systemctl start docker) or set docker_host"
-            ) from None
-        return _Connection(sock)
+        return _Connection(unix_socket(self.base_url, self.timeout))
 
     def _send(self, conn: _Connection, reads: Sequence[Read]) -> None:
         request = "".join(f"GET {path_of(r)} HTTP/1.1\r\nHost: docker\r\nAccept: application/json\r\n\r\n" for r in reads)
