@@ -5,7 +5,8 @@
 normalised, the CFS quota and the CPU weight in both units. Not a public API."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from collections.abc import Mapping
 
 from ansible_collections.podlab.playground.plugins.module_utils._cgroup.layout import read_file
 from ansible_collections.podlab.playground.plugins.module_utils._units import UNLIMITED
@@ -55,36 +56,46 @@ def _cpus_from_quota(quota: str | None, period: str | None) -> float | str | Non
     return round(int(quota) / int(period or CFS_PERIOD_US), 4)
 
 
-def read_limits(version: int, paths: dict[str, Path]) -> dict[str, object]:
+def read_limits(version: int, paths: Mapping[str, str | os.PathLike[str]]) -> dict[str, object]:
     """The limits the kernel enforces on a cgroup, normalised; {} if it does not exist.
 
-    paths: the cgroup's directory per controller ('memory', 'cpu', 'pids' on v1; 'unified' on v2).
+    paths: the cgroup's directory per controller ('memory', 'cpu', 'pids' on v1; 'unified' on v2). The files are
+    read without a stat of the directories first (only when none is there), paths joined as strings: ns_facts
+    reads six files for each of a playground's containers.
     """
+    def exists(*controllers: str) -> bool:  # asked only when no limit file was there
+        return any(paths.get(c) is not None and os.path.isdir(paths[c]) for c in controllers)
+
+    def read(controller: str, name: str) -> str | None:
+        directory = paths.get(controller)
+        return read_file(f"{os.fspath(directory)}/{name}") if directory is not None else None
+
     if version == 2:
-        p = paths["unified"]
-        if not p.is_dir():
+        cpu_max = read("unified", "cpu.max")
+        memory_text, swap_text = read("unified", "memory.max"), read("unified", "memory.swap.max")
+        weight, pids_max = read("unified", "cpu.weight"), read("unified", "pids.max")
+        if cpu_max is None and memory_text is None and weight is None and pids_max is None and not exists("unified"):
             return {}
-        cpu_max = (read_file(p / "cpu.max") or "").split()
-        memory = _norm_bytes(read_file(p / "memory.max"), 2)
-        swap = _norm_bytes(read_file(p / "memory.swap.max"), 2)
-        weight = read_file(p / "cpu.weight")
+        quota_period = (cpu_max or "").split()
+        memory, swap = _norm_bytes(memory_text, 2), _norm_bytes(swap_text, 2)
         return {
             "memory": memory,
             "memory_swap": (memory + swap) if isinstance(memory, int) and isinstance(swap, int) else (UNLIMITED if swap == UNLIMITED else None),
-            "cpus": _cpus_from_quota(*cpu_max) if len(cpu_max) == 2 else None,
+            "cpus": _cpus_from_quota(*quota_period) if len(quota_period) == 2 else None,
             "cpu_weight": int(weight) if weight else None,
             "cpu_shares": weight_to_shares(int(weight)) if weight else None,
-            "pids_max": _norm_count(read_file(p / "pids.max")),
+            "pids_max": _norm_count(pids_max),
         }
-    mem, cpu, pids = paths.get("memory"), paths.get("cpu"), paths.get("pids")
-    if not any(p and p.is_dir() for p in (mem, cpu, pids)):
+    memory_text, memsw = read("memory", "memory.limit_in_bytes"), read("memory", "memory.memsw.limit_in_bytes")
+    quota, period, shares = read("cpu", "cpu.cfs_quota_us"), read("cpu", "cpu.cfs_period_us"), read("cpu", "cpu.shares")
+    pids_max = read("pids", "pids.max")
+    if memory_text is None and quota is None and shares is None and pids_max is None and not exists("memory", "cpu", "pids"):
         return {}
-    shares = read_file(cpu / "cpu.shares") if cpu else None
     return {
-        "memory": _norm_bytes(read_file(mem / "memory.limit_in_bytes"), 1) if mem else None,
-        "memory_swap": _norm_bytes(read_file(mem / "memory.memsw.limit_in_bytes"), 1) if mem else None,
-        "cpus": _cpus_from_quota(read_file(cpu / "cpu.cfs_quota_us"), read_file(cpu / "cpu.cfs_period_us")) if cpu else None,
+        "memory": _norm_bytes(memory_text, 1),
+        "memory_swap": _norm_bytes(memsw, 1),
+        "cpus": _cpus_from_quota(quota, period),
         "cpu_shares": int(shares) if shares else None,
         "cpu_weight": shares_to_weight(int(shares)) if shares else None,
-        "pids_max": _norm_count(read_file(pids / "pids.max")) if pids else None,
+        "pids_max": _norm_count(pids_max),
     }
