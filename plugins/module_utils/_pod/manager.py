@@ -186,7 +186,7 @@ class PodManager:
         built: this manager's build_spec(), when the caller has already made it (docker_pods, cri_pods)."""
         name = self.params.get("name")
         try:
-            built = built or self.build_spec()
+            built = self.build_spec() if built is None else built
         except (PodSpecError, CgroupError) as exc:
             self.fail(str(exc) if str(exc).startswith("pod ") else f"pod {name}: {exc}")
             raise
